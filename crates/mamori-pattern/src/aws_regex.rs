@@ -47,9 +47,7 @@ fn translate(src: &str, offset: usize) -> Result<String, PatternError> {
                 let Some((_, esc)) = chars.next() else {
                     return Err(PatternError::new(
                         offset + i,
-                        PatternErrorKind::RegexInvalid {
-                            reason: "trailing backslash".to_owned(),
-                        },
+                        PatternErrorKind::RegexInvalid { reason: "trailing backslash".to_owned() },
                     ));
                 };
                 // Bracketed forms work both inside and outside a class.

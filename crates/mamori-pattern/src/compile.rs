@@ -212,7 +212,9 @@ fn compare_test(op: CmpOp, value: &Value) -> Result<CTest, PatternError> {
             return match value {
                 Value::Num(n) => Ok(CTest::Num { op, rhs: n.value() }),
                 // The parser never builds this; a hand-built tree fails closed.
-                _ => Err(PatternError::new(0, PatternErrorKind::ExpectedNumber { op: op.as_str() })),
+                _ => {
+                    Err(PatternError::new(0, PatternErrorKind::ExpectedNumber { op: op.as_str() }))
+                }
             };
         }
     };
@@ -450,8 +452,7 @@ mod tests {
 
     #[test]
     fn fields() {
-        let line =
-            r#"127.0.0.1 Prod frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534"#;
+        let line = r#"127.0.0.1 Prod frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534"#;
         assert_eq!(
             split_fields(line),
             [

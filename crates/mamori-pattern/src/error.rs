@@ -50,7 +50,9 @@ pub enum PatternErrorKind {
         prefix: char,
     },
     /// A bare term with a character that needs quoting.
-    #[error("unquoted term contains {found}; only letters, digits and '_' may be unquoted, quote the term")]
+    #[error(
+        "unquoted term contains {found}; only letters, digits and '_' may be unquoted, quote the term"
+    )]
     UnquotedTermChar {
         /// The character, described.
         found: String,
@@ -82,6 +84,12 @@ pub enum PatternErrorKind {
     /// A selector not followed by an operator or keyword.
     #[error("expected a comparison operator after selector, found {found}")]
     ExpectedComparison {
+        /// What was found.
+        found: String,
+    },
+    /// A space-delimited field name followed by `!` or another non-operator.
+    #[error("expected a comparison operator after field name, found {found}")]
+    ExpectedFieldComparison {
         /// What was found.
         found: String,
     },

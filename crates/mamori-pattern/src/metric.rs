@@ -124,12 +124,14 @@ impl CTransform {
         }
         let value = match &self.value {
             CValue::Literal(n) => Some(*n),
-            CValue::Ref(FieldRef::Json(slot)) => match ev.json.as_ref().and_then(|j| j.get(*slot)) {
-                Some(Node::Num(n)) => Some(*n),
-                // Numbers logged as strings ("latency": "12.5") still count.
-                Some(Node::Str(s)) => parse_number(s),
-                _ => None,
-            },
+            CValue::Ref(FieldRef::Json(slot)) => {
+                match ev.json.as_ref().and_then(|j| j.get(*slot)) {
+                    Some(Node::Num(n)) => Some(*n),
+                    // Numbers logged as strings ("latency": "12.5") still count.
+                    Some(Node::Str(s)) => parse_number(s),
+                    _ => None,
+                }
+            }
             CValue::Ref(r @ FieldRef::Field(_)) => {
                 resolve_field(r, ev, outcome).and_then(parse_number)
             }
@@ -141,7 +143,9 @@ impl CTransform {
 fn field_ref(text: &str, ast: &Ast, table: &mut SelectorTable) -> Result<FieldRef, TransformError> {
     let unknown = || TransformError::UnknownField { reference: text.to_owned() };
     match ast {
-        Ast::Json(_) => parse_selector(text).map(|s| FieldRef::Json(table.slot(&s))).ok_or_else(unknown),
+        Ast::Json(_) => {
+            parse_selector(text).map(|s| FieldRef::Json(table.slot(&s))).ok_or_else(unknown)
+        }
         Ast::Space(fields) => {
             let name = text.strip_prefix('$').ok_or_else(unknown)?;
             fields
@@ -154,7 +158,11 @@ fn field_ref(text: &str, ast: &Ast, table: &mut SelectorTable) -> Result<FieldRe
     }
 }
 
-fn resolve_field<'a>(reference: &FieldRef, ev: &EventView<'a>, outcome: &Outcome) -> Option<&'a str> {
+fn resolve_field<'a>(
+    reference: &FieldRef,
+    ev: &EventView<'a>,
+    outcome: &Outcome,
+) -> Option<&'a str> {
     match (reference, outcome) {
         (FieldRef::Field(slot), Outcome::SpaceMatch(binding)) => {
             let index = (*binding.get(*slot)?)?;

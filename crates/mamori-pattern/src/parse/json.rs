@@ -124,7 +124,9 @@ fn selector(cur: &mut Cursor<'_>) -> Result<Selector, PatternError> {
         if cur.eat(".") {
             let key = cur.take_while(is_key_char);
             if key.is_empty() {
-                return Err(cur.error(PatternErrorKind::ExpectedSelectorStep { found: cur.found() }));
+                return Err(
+                    cur.error(PatternErrorKind::ExpectedSelectorStep { found: cur.found() })
+                );
             }
             steps.push(PathStep::Key(key.to_owned()));
         } else if cur.peek() == Some('[') {

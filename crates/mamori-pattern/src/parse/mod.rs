@@ -165,7 +165,9 @@ fn terms(cur: &mut Cursor<'_>) -> Result<Ast, PatternError> {
                 );
             }
             Some(_) => {
-                return Err(cur.error(PatternErrorKind::ExpectedTermSeparator { found: cur.found() }));
+                return Err(
+                    cur.error(PatternErrorKind::ExpectedTermSeparator { found: cur.found() })
+                );
             }
         }
         res.push(Term { mode, text });
@@ -225,7 +227,11 @@ fn is_bare_value_char(ch: char) -> bool {
 
 /// Parses the value after a comparison operator. `stop` tells which characters
 /// end a bare value in this kind of pattern.
-fn value(cur: &mut Cursor<'_>, op: &'static str, stop: fn(char) -> bool) -> Result<Value, PatternError> {
+fn value(
+    cur: &mut Cursor<'_>,
+    op: &'static str,
+    stop: fn(char) -> bool,
+) -> Result<Value, PatternError> {
     cur.skip_ws();
     let start = cur.pos;
     match cur.peek() {
@@ -292,7 +298,10 @@ fn comparison_rhs(
     let val = value(cur, op.as_str(), stop)?;
     let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
     if ordering && !matches!(val, Value::Num(_)) {
-        return Err(PatternError::new(op_offset, PatternErrorKind::ExpectedNumber { op: op.as_str() }));
+        return Err(PatternError::new(
+            op_offset,
+            PatternErrorKind::ExpectedNumber { op: op.as_str() },
+        ));
     }
     Ok(val)
 }

@@ -76,7 +76,7 @@ fn field_name<'a>(cur: &mut Cursor<'a>) -> Result<&'a str, PatternError> {
 fn comparison(cur: &mut Cursor<'_>) -> Result<FieldCmp, PatternError> {
     let op_offset = cur.pos;
     let Some(op) = cmp_op(cur) else {
-        return Err(cur.error(PatternErrorKind::ExpectedComparison { found: cur.found() }));
+        return Err(cur.error(PatternErrorKind::ExpectedFieldComparison { found: cur.found() }));
     };
     let value = comparison_rhs(cur, op, op_offset, |ch| matches!(ch, ',' | ']' | '&' | '|'))?;
     Ok(FieldCmp { op, value })
