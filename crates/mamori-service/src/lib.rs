@@ -1,0 +1,27 @@
+//! The service framework: what every service crate builds on.
+//!
+//! - [`Service`]: a service's operations, called with a [`Context`] and the neutral
+//!   input value (see `mamori-wire`).
+//! - [`Dispatcher`]: the one path every call takes, external or internal: authorization
+//!   hook, handler, audit record.
+//! - [`Clock`] and [`Scheduler`]: time, real or manual, and the periodic work it drives.
+//! - [`Credentials`]: how access keys resolve to principals.
+#![warn(missing_docs)]
+
+mod audit;
+mod clock;
+mod context;
+mod credentials;
+mod dispatcher;
+mod scheduler;
+mod service;
+
+pub use audit::{AuditRecord, AuditSink};
+pub use clock::{Clock, ManualClock, RealClock, SharedClock};
+pub use context::{Context, Principal, PrincipalKind};
+pub use credentials::{Credential, Credentials, RootCredentials};
+pub use dispatcher::{AllowAll, AuthzRequest, Authorizer, Dispatcher};
+pub use scheduler::{Scheduler, Task};
+pub use service::{OpSpec, Service, parse_input, to_output};
+
+pub use async_trait::async_trait;

@@ -1,0 +1,154 @@
+//! Append-only, time-ordered records (log events, metric datapoints, trail events),
+//! kept apart from documents so large volumes stay out of memory and retention can
+//! delete by time.
+
+use std::marker::PhantomData;
+
+use rusqlite::params;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Result, Tx};
+
+/// A typed series, declared once by a service:
+/// `const EVENTS: Series<LogEvent> = Series::new("logs.events");`
+#[derive(Debug)]
+pub struct Series<T> {
+    ns: &'static str,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Series<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Series<T> {}
+
+/// A record read back from a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<T> {
+    /// Insertion id, increasing: a stable cursor for pagination.
+    pub id: i64,
+    /// The stream within the partition (a log stream, a metric id).
+    pub stream: String,
+    /// Time in milliseconds since the epoch.
+    pub ts: i64,
+    /// The record.
+    pub value: T,
+}
+
+impl<T: Serialize + DeserializeOwned> Series<T> {
+    /// A series in namespace `ns`.
+    pub const fn new(ns: &'static str) -> Self {
+        Self { ns, _t: PhantomData }
+    }
+
+    /// Appends a record; returns its id.
+    pub fn append(&self, tx: &Tx<'_>, part: &str, stream: &str, ts: i64, value: &T) -> Result<i64> {
+        let body = serde_json::to_vec(value)?;
+        tx.tx
+            .prepare_cached("INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![self.ns, part, stream, ts, body])?;
+        Ok(tx.tx.last_insert_rowid())
+    }
+
+    /// Records of `streams` (all streams when empty) with `start <= ts < end`, ordered by
+    /// (ts, id), starting after the cursor `(ts, id)`, at most `limit`; newest first when
+    /// `backward`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn range(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        streams: &[&str],
+        start: i64,
+        end: i64,
+        after: Option<(i64, i64)>,
+        limit: usize,
+        backward: bool,
+    ) -> Result<Vec<Record<T>>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (cts, cid) = after.unwrap_or(if backward { (i64::MAX, i64::MAX) } else { (i64::MIN, i64::MIN) });
+        let (cmp, order) = if backward { ("<", "DESC") } else { (">", "ASC") };
+        let stream_filter = if streams.is_empty() {
+            String::new()
+        } else {
+            format!(" AND stream IN ({})", vec!["?"; streams.len()].join(","))
+        };
+        let sql = format!(
+            "SELECT id, stream, ts, body FROM series WHERE ns = ? AND part = ? AND ts >= ? AND ts < ?
+             AND (ts, id) {cmp} (?, ?){stream_filter} ORDER BY ts {order}, id {order} LIMIT ?"
+        );
+        let mut stmt = tx.tx.prepare_cached(&sql)?;
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&self.ns, &part, &start, &end, &cts, &cid];
+        for s in streams {
+            args.push(s);
+        }
+        args.push(&limit);
+        let rows = stmt.query_map(args.as_slice(), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?))
+        })?;
+        let mut res = Vec::new();
+        for row in rows {
+            let (id, stream, ts, body) = row?;
+            res.push(Record { id, stream, ts, value: serde_json::from_slice(&body)? });
+        }
+        Ok(res)
+    }
+
+    /// Deletes records of a stream (every stream when `None`) older than `before`.
+    pub fn delete_before(&self, tx: &Tx<'_>, part: &str, stream: Option<&str>, before: i64) -> Result<usize> {
+        let n = match stream {
+            Some(s) => tx
+                .tx
+                .prepare_cached("DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3 AND ts < ?4")?
+                .execute(params![self.ns, part, s, before])?,
+            None => tx
+                .tx
+                .prepare_cached("DELETE FROM series WHERE ns = ?1 AND part = ?2 AND ts < ?3")?
+                .execute(params![self.ns, part, before])?,
+        };
+        Ok(n)
+    }
+
+    /// Deletes every record of a stream.
+    pub fn delete_stream(&self, tx: &Tx<'_>, part: &str, stream: &str) -> Result<usize> {
+        Ok(tx
+            .tx
+            .prepare_cached("DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3")?
+            .execute(params![self.ns, part, stream])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    const EVENTS: Series<String> = Series::new("test.events");
+
+    #[test]
+    fn ranges_pages_and_retention() {
+        let store = Store::in_memory().unwrap();
+        store
+            .write(|tx| {
+                for (stream, ts) in [("a", 10), ("b", 20), ("a", 30), ("a", 30), ("b", 40)] {
+                    EVENTS.append(tx, "p", stream, ts, &format!("{stream}{ts}"))?;
+                }
+                Ok::<_, crate::StoreError>(())
+            })
+            .unwrap();
+        let all = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
+        assert_eq!(all.iter().map(|r| r.ts).collect::<Vec<_>>(), [10, 20, 30, 30, 40]);
+        let a = store.read(|tx| EVENTS.range(tx, "p", &["a"], 0, 100, None, 2, false)).unwrap();
+        assert_eq!(a.len(), 2);
+        let next = store.read(|tx| EVENTS.range(tx, "p", &["a"], 0, 100, Some((a[1].ts, a[1].id)), 10, false)).unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].ts, 30);
+        let back = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 35, None, 10, true)).unwrap();
+        assert_eq!(back.first().map(|r| r.ts), Some(30));
+        let gone = store.write(|tx| EVENTS.delete_before(tx, "p", None, 25)).unwrap();
+        assert_eq!(gone, 2);
+    }
+}

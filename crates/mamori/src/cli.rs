@@ -1,0 +1,110 @@
+//! The command line. Every `serve` flag has a `MAMORI_*` environment equivalent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use mamori_aws::{AccountId, Region};
+
+/// mamori: the AWS security services on one machine, behind their real wire protocols.
+///
+/// Point any AWS client at it: AWS_ENDPOINT_URL=http://127.0.0.1:4566 with access key
+/// `test` and secret `test` (the root user of account 000000000000).
+#[derive(Debug, Parser)]
+#[command(name = "mamori", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+/// How time passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockMode {
+    /// The system clock.
+    Real,
+    /// A clock that moves only through `POST /_mamori/clock`.
+    Manual,
+}
+
+/// Options of `mamori serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MAMORI_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// Directory for durable state.
+    #[arg(long, env = "MAMORI_DATA_DIR", default_value = ".mamori")]
+    pub data_dir: PathBuf,
+
+    /// Keep all state in memory (gone when the process ends).
+    #[arg(long, env = "MAMORI_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// Real time, or a manual clock advanced through the admin API.
+    #[arg(long, env = "MAMORI_CLOCK", value_enum, default_value = "real")]
+    pub clock: ClockMode,
+
+    /// Start time of the manual clock (RFC 3339); now by default.
+    #[arg(long, env = "MAMORI_CLOCK_START")]
+    pub clock_start: Option<DateTime<Utc>>,
+
+    /// The default account, owned by the root credentials.
+    #[arg(long, env = "MAMORI_ACCOUNT", default_value = "000000000000", value_parser = parse_account)]
+    pub account: AccountId,
+
+    /// Region for requests whose signature names none (anonymous S3 requests).
+    #[arg(long, env = "MAMORI_REGION", default_value = "us-east-1", value_parser = parse_region)]
+    pub region: Region,
+
+    /// Access key id of the root user.
+    #[arg(long, env = "MAMORI_ACCESS_KEY_ID", default_value = "test")]
+    pub access_key_id: String,
+
+    /// Secret access key of the root user.
+    #[arg(long, env = "MAMORI_SECRET_ACCESS_KEY", default_value = "test", hide_env_values = true)]
+    pub secret_access_key: String,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MAMORI_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.
+    #[arg(long, env = "MAMORI_LOG", default_value = "info")]
+    pub log: String,
+}
+
+fn parse_account(s: &str) -> Result<AccountId, String> {
+    AccountId::parse(s).ok_or_else(|| format!("{s:?} is not a 12-digit account id"))
+}
+
+fn parse_region(s: &str) -> Result<Region, String> {
+    Region::parse(s).ok_or_else(|| format!("{s:?} is not a region code such as us-east-1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from(["mamori", "serve", "--in-memory", "--clock", "manual"]);
+        let Command::Serve(args) = cli.command;
+        assert!(args.in_memory);
+        assert_eq!(args.clock, ClockMode::Manual);
+        assert_eq!(args.listen.port(), 4566);
+        assert!(Cli::try_parse_from(["mamori", "serve", "--account", "12"]).is_err());
+    }
+}

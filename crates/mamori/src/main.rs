@@ -1,0 +1,50 @@
+//! The mamori executable: command line, configuration and wiring of the services into
+//! the HTTP server. Nothing else lives here.
+
+mod cli;
+mod server;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use mamori_service::{Clock, Dispatcher, ManualClock, RealClock, RootCredentials, Service, SharedClock};
+use mamori_store::Store;
+
+use crate::cli::{Cli, ClockMode, Command, ServeArgs};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+/// Every service mamori serves, in one place.
+fn services() -> Vec<Arc<dyn Service>> {
+    vec![Arc::new(mamori_sts::Sts)]
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let store = if args.in_memory {
+        Store::in_memory()?
+    } else {
+        Store::open(&args.data_dir).with_context(|| format!("cannot open {}", args.data_dir.display()))?
+    };
+    let clock: SharedClock = match args.clock {
+        ClockMode::Real => Arc::new(RealClock),
+        ClockMode::Manual => Arc::new(ManualClock::new(args.clock_start.unwrap_or_else(|| RealClock.now()))),
+    };
+    let credentials = RootCredentials {
+        access_key_id: args.access_key_id.clone(),
+        secret: args.secret_access_key.clone(),
+        account: args.account.clone(),
+    };
+    let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(server::run(dispatcher, args))
+}

@@ -1,0 +1,132 @@
+//! Admin endpoints under `/_mamori/`: health (open), and reset and clock (root-signed
+//! requests only, since they change every account's state).
+
+use bytes::Bytes;
+use chrono::{DateTime, TimeDelta, Utc};
+use http_body_util::Full;
+use hyper::Response;
+use mamori_aws::AwsError;
+use mamori_service::{Clock, PrincipalKind};
+use mamori_wire::WireRequest;
+use mamori_wire::sigv4::{self, SigError, SignedRequest};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::App;
+
+fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
+    *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+    reply(status, &json!({"error": code, "message": message}))
+}
+
+pub async fn handle(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &str) -> Response<Full<Bytes>> {
+    let path = parts.uri.path();
+    let method = parts.method.as_str();
+    let mut resp = match (method, path) {
+        ("GET", "/_mamori/health") => health(app),
+        ("GET", "/_mamori/clock") => clock_state(app),
+        ("POST", "/_mamori/reset" | "/_mamori/clock") => {
+            let wire = WireRequest { method, path, query: parts.uri.query().unwrap_or(""), headers: &parts.headers, body };
+            if let Err(e) = require_root(app, &wire) {
+                return error(e.status.unwrap_or(403), &e.code, &e.message);
+            }
+            if path == "/_mamori/reset" { reset(app) } else { advance_clock(app, body).await }
+        }
+        (_, "/_mamori/health" | "/_mamori/clock" | "/_mamori/reset") => {
+            error(405, "MethodNotAllowed", &format!("{method} is not allowed on {path}"))
+        }
+        _ => error(404, "NotFound", &format!("no admin endpoint at {path}")),
+    };
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn health(app: &App) -> Response<Full<Bytes>> {
+    let clock = app.dispatcher.clock();
+    reply(
+        200,
+        &json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "services": app.dispatcher.service_ids(),
+            "uptime_seconds": app.started.elapsed().as_secs_f64(),
+            "clock": if clock.as_manual().is_some() { "manual" } else { "real" },
+            "now": mamori_aws::timestamp_iso8601(clock.now()),
+        }),
+    )
+}
+
+fn clock_state(app: &App) -> Response<Full<Bytes>> {
+    let clock = app.dispatcher.clock();
+    reply(
+        200,
+        &json!({
+            "mode": if clock.as_manual().is_some() { "manual" } else { "real" },
+            "now": mamori_aws::timestamp_iso8601(clock.now()),
+            "tasks": app.dispatcher.scheduler().task_names(),
+        }),
+    )
+}
+
+/// Only a request signed by the root user may reset or move the clock.
+fn require_root(app: &App, req: &WireRequest<'_>) -> Result<(), AwsError> {
+    let signed = SignedRequest { method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body };
+    let proto = mamori_wire::Protocol::Json11;
+    let params = sigv4::parse(&signed).map_err(|e| e.to_aws(proto))?.ok_or_else(|| SigError::Missing.to_aws(proto))?;
+    let cred = app.dispatcher.credentials().lookup(&params.access_key_id).ok_or_else(|| SigError::UnknownKey.to_aws(proto))?;
+    sigv4::verify(&signed, params, &cred.secret, Utc::now(), false).map_err(|e| e.to_aws(proto))?;
+    if cred.principal.kind != PrincipalKind::Root {
+        return Err(AwsError::new("AccessDenied", "Only the root user may use the admin API").with_status(403));
+    }
+    Ok(())
+}
+
+fn reset(app: &App) -> Response<Full<Bytes>> {
+    if let Err(err) = app.dispatcher.store().reset() {
+        tracing::error!(error = %err, "reset failed");
+        return error(500, "InternalFailure", "the store could not be reset");
+    }
+    for id in app.dispatcher.service_ids() {
+        if let Some(svc) = app.dispatcher.service(id) {
+            svc.reset();
+        }
+    }
+    tracing::info!("state reset");
+    reply(200, &json!({"reset": true}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    advance_seconds: Option<f64>,
+    set: Option<DateTime<Utc>>,
+}
+
+async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
+    let clock = app.dispatcher.clock().clone();
+    let Some(manual) = clock.as_manual() else {
+        return error(409, "ClockNotManual", "the server runs on the real clock; start it with --clock manual");
+    };
+    let req: ClockRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return error(400, "InvalidRequest", &format!("expected {{\"advance_seconds\": N}} or {{\"set\": \"RFC 3339\"}}: {e}")),
+    };
+    let now = manual.now();
+    let target = match (req.advance_seconds, req.set) {
+        (Some(s), None) if s.is_finite() && s >= 0.0 => now + TimeDelta::milliseconds((s * 1000.0) as i64),
+        (None, Some(t)) if t >= now => t,
+        (None, Some(_)) => return error(400, "InvalidRequest", "the manual clock cannot go backwards"),
+        _ => return error(400, "InvalidRequest", "give exactly one of advance_seconds (>= 0) or set"),
+    };
+    app.dispatcher.scheduler().advance_to(&clock, target).await;
+    tracing::info!(now = %clock.now(), "manual clock advanced");
+    reply(200, &json!({"mode": "manual", "now": mamori_aws::timestamp_iso8601(clock.now())}))
+}
