@@ -12,7 +12,8 @@ fn main() {
 }
 
 const ACCOUNT: &str = "111122223333";
-const SERVICES: [&str; 10] = ["s3", "ec2", "sqs", "sns", "dynamodb", "kms", "logs", "lambda", "iam", "rds"];
+const SERVICES: [&str; 10] =
+    ["s3", "ec2", "sqs", "sns", "dynamodb", "kms", "logs", "lambda", "iam", "rds"];
 
 fn policy(kind: PolicyKind, statements: &[String]) -> Policy {
     let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","));
@@ -101,5 +102,6 @@ fn explicit_deny(bencher: Bencher) {
 #[divan::bench]
 fn parse_policy(bencher: Bencher) {
     let doc = policy_set().identity[0].policy.to_json();
-    bencher.bench(|| Policy::parse(black_box(&doc), PolicyKind::Identity).map(|p| p.statements.len()));
+    bencher
+        .bench(|| Policy::parse(black_box(&doc), PolicyKind::Identity).map(|p| p.statements.len()));
 }

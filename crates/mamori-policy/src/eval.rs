@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::policy::{Effect, Policy, PrincipalMatch};
+use crate::policy::{Effect, Policy, PrincipalMatch, service_bit};
 use crate::request::{Lookup, PrincipalKind, Request};
 
 /// A policy with the label a decision reports it by (an ARN, or an inline policy's name).
@@ -205,7 +205,8 @@ pub(crate) fn evaluate_resource<'p>(
     set: &'p PolicySet,
 ) -> (Decision<'p>, Caps) {
     let principal = &request.principal;
-    let mut ev = Evaluator { request, resource, matched: Vec::new(), deny: None };
+    let service_bit = service_bit(&request.action);
+    let mut ev = Evaluator { request, resource, service_bit, matched: Vec::new(), deny: None };
     let no_identity = matches!(
         principal.kind,
         PrincipalKind::Service | PrincipalKind::Federated | PrincipalKind::Anonymous
@@ -304,6 +305,7 @@ pub(crate) fn evaluate_resource<'p>(
 struct Evaluator<'r, 'p> {
     request: &'r Request,
     resource: &'r str,
+    service_bit: u64,
     matched: Vec<MatchedStatement<'p>>,
     deny: Option<PolicySource>,
 }
@@ -328,7 +330,8 @@ impl<'p> Evaluator<'_, 'p> {
                     },
                     _ => None,
                 };
-                if !statement.applies(&self.request.action, self.resource, ctx) {
+                let action = &self.request.action;
+                if !statement.applies(action, self.service_bit, self.resource, ctx) {
                     continue;
                 }
                 match statement.effect {

@@ -49,6 +49,16 @@ enum GlobKind {
     Any,
     Exact(Box<str>),
     Prefix(Box<str>),
+    /// Literal chunks around `*`s that match any character, and no `?`: the chunks are found
+    /// left to right with substring search.
+    Chunks {
+        first: Box<str>,
+        middle: Box<[Box<str>]>,
+        last: Box<str>,
+    },
+    /// Every `*` may match any character: a greedy matcher with one backtrack point suffices.
+    Simple(Box<[Tok]>),
+    /// Some wildcard must stay inside an ARN segment: run the NFA.
     General(Box<[Tok]>),
 }
 
@@ -63,16 +73,35 @@ impl Glob {
         let lits = |toks: &[Tok]| -> Option<String> {
             toks.iter().map(|t| if let Tok::Lit(c) = t { Some(*c) } else { None }).collect()
         };
+        let general = |toks: Vec<Tok>| {
+            let segmented =
+                toks.iter().any(|t| matches!(t, Tok::Star { seg: true } | Tok::One { seg: true }));
+            if segmented {
+                return GlobKind::General(toks.into());
+            }
+            if toks.iter().any(|t| matches!(t, Tok::One { .. })) {
+                return GlobKind::Simple(toks.into());
+            }
+            let mut chunks: Vec<Box<str>> = toks
+                .split(|t| matches!(t, Tok::Star { .. }))
+                .map(|chunk| lits(chunk).unwrap_or_default().into())
+                .collect();
+            // `split` yields at least two chunks here because there is at least one star.
+            let last = chunks.pop().unwrap_or_default();
+            let first = if chunks.is_empty() { Box::default() } else { chunks.remove(0) };
+            let middle = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+            GlobKind::Chunks { first, middle, last }
+        };
         let kind = match toks.split_last() {
             None => GlobKind::Exact("".into()),
             Some((Tok::Star { seg: false }, [])) => GlobKind::Any,
             Some((Tok::Star { seg: false }, rest)) => match lits(rest) {
                 Some(prefix) => GlobKind::Prefix(prefix.into()),
-                None => GlobKind::General(toks.into()),
+                None => general(toks),
             },
             Some(_) => match lits(&toks) {
                 Some(exact) => GlobKind::Exact(exact.into()),
-                None => GlobKind::General(toks.into()),
+                None => general(toks),
             },
         };
         Self { kind, fold }
@@ -89,7 +118,95 @@ impl Glob {
                     && p.as_bytes().eq_ignore_ascii_case(&text.as_bytes()[..p.len()])
             }
             GlobKind::Prefix(p) => text.starts_with(&**p),
+            GlobKind::Chunks { first, middle, last } => {
+                match_chunks(first, middle, last, text, self.fold)
+            }
+            GlobKind::Simple(toks) => match_greedy(toks, text, self.fold),
             GlobKind::General(toks) => match_toks(toks, text, self.fold),
+        }
+    }
+}
+
+fn match_chunks(first: &str, middle: &[Box<str>], last: &str, text: &str, fold: bool) -> bool {
+    let eq = |a: &[u8], b: &[u8]| if fold { a.eq_ignore_ascii_case(b) } else { a == b };
+    let bytes = text.as_bytes();
+    if bytes.len() < first.len() + last.len()
+        || !eq(&bytes[..first.len()], first.as_bytes())
+        || !eq(&bytes[bytes.len() - last.len()..], last.as_bytes())
+    {
+        return false;
+    }
+    let mut rest = &bytes[first.len()..bytes.len() - last.len()];
+    for chunk in middle {
+        let chunk = chunk.as_bytes();
+        // Byte-wise search is exact for UTF-8: a chunk starting with a lead byte can only
+        // match at a character boundary, and ASCII folding never touches non-ASCII bytes.
+        let found = if fold {
+            rest.windows(chunk.len()).position(|w| w.eq_ignore_ascii_case(chunk))
+        } else {
+            find_bytes(rest, chunk)
+        };
+        match found {
+            Some(idx) => rest = &rest[idx + chunk.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&head, tail) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack[from..].iter().position(|&b| b == head) {
+        let at = from + offset;
+        if haystack[at + 1..].starts_with(tail) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The classic wildcard matcher for patterns whose `*` and `?` match any character: on a
+/// mismatch, let the most recent `*` swallow one more character and retry from there.
+fn match_greedy(toks: &[Tok], text: &str, fold: bool) -> bool {
+    let next_char = |at: usize| text[at..].chars().next();
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    loop {
+        if let Some(tok) = toks.get(pi) {
+            let c = next_char(ti);
+            match (*tok, c) {
+                (Tok::Star { .. }, _) => {
+                    pi += 1;
+                    backtrack = Some((pi, ti));
+                    continue;
+                }
+                (Tok::One { .. }, Some(c)) => {
+                    pi += 1;
+                    ti += c.len_utf8();
+                    continue;
+                }
+                (Tok::Lit(l), Some(c)) if l == if fold { c.to_ascii_lowercase() } else { c } => {
+                    pi += 1;
+                    ti += c.len_utf8();
+                    continue;
+                }
+                _ => {}
+            }
+        } else if ti == text.len() {
+            return true;
+        }
+        match backtrack {
+            Some((star_pi, star_ti)) => match next_char(star_ti) {
+                Some(c) => {
+                    backtrack = Some((star_pi, star_ti + c.len_utf8()));
+                    pi = star_pi;
+                    ti = star_ti + c.len_utf8();
+                }
+                None => return false,
+            },
+            None => return false,
         }
     }
 }
@@ -175,10 +292,19 @@ pub(crate) fn match_toks(toks: &[Tok], text: &str, fold: bool) -> bool {
 
 /// Adds the states reachable by letting a `*` match nothing.
 fn close(toks: &[Tok], states: &mut [u64]) {
-    for (idx, tok) in toks.iter().enumerate() {
-        if matches!(tok, Tok::Star { .. }) && states[idx / 64] & (1 << (idx % 64)) != 0 {
-            let target = idx + 1;
-            states[target / 64] |= 1 << (target % 64);
+    for word_idx in 0..states.len() {
+        let mut bits = states[word_idx];
+        while bits != 0 {
+            let idx = word_idx * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if matches!(toks.get(idx), Some(Tok::Star { .. })) {
+                let target = idx + 1;
+                states[target / 64] |= 1 << (target % 64);
+                // A star right after this one is picked up later in this word, or in the next.
+                if target / 64 == word_idx {
+                    bits |= 1 << (target % 64);
+                }
+            }
         }
     }
 }
@@ -269,6 +395,21 @@ mod tests {
         let glob = Glob::from_toks(toks, false);
         assert!(glob.matches("a*xyz"));
         assert!(!glob.matches("abc"));
+    }
+
+    #[test]
+    fn greedy_and_nfa_agree() {
+        let patterns = ["a*b*c", "*a?", "??*", "a**b", "*", "x*y*z*", "é*ü?", "*b*", "ab*ab", "*é"];
+        let texts = ["abc", "aXbYc", "ab", "ba", "a", "", "xyz", "xxyyzz", "éaüb", "abcabc", "aba"];
+        for pattern in patterns {
+            let toks = compile(pattern.chars().map(|c| (c, false)), Mode::Plain, false);
+            let glob = Glob::from_toks(toks.clone(), false);
+            for text in texts {
+                let want = match_toks(&toks, text, false);
+                assert_eq!(match_greedy(&toks, text, false), want, "{pattern:?} {text:?}");
+                assert_eq!(glob.matches(text), want, "{pattern:?} {text:?} {glob:?}");
+            }
+        }
     }
 
     #[test]

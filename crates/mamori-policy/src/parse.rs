@@ -210,7 +210,7 @@ fn statement_from_raw(
             Ok(ActionPattern { source, glob })
         })
         .collect::<Result<_, _>>()?;
-    let action = ActionElement { negated, patterns };
+    let action = ActionElement::new(negated, patterns);
 
     let resource = match pick(stmt, "Resource", raw.resource, raw.not_resource)? {
         Some(_) if kind == PolicyKind::Trust => {

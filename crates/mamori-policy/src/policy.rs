@@ -114,6 +114,10 @@ pub struct ActionElement {
     /// `NotAction`.
     pub negated: bool,
     pub(crate) patterns: Vec<ActionPattern>,
+    /// A 64-bit filter of the services the patterns name ([`service_bit`]); all ones when a
+    /// pattern has a wildcard in its service part or the element is `NotAction`. It lets
+    /// evaluation skip most statements with one `AND`.
+    pub(crate) service_mask: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,10 +167,42 @@ impl Policy {
     }
 }
 
+/// The filter bit of the service part of an action (`s3` in `s3:GetObject`), ignoring case.
+pub(crate) fn service_bit(action: &str) -> u64 {
+    let service = action.split_once(':').map_or(action, |(service, _)| service);
+    // FNV-1a over the lower-cased bytes.
+    let hash = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+    });
+    1 << (hash >> 58)
+}
+
+impl ActionElement {
+    pub(crate) fn new(negated: bool, patterns: Vec<ActionPattern>) -> Self {
+        let service_mask = if negated {
+            u64::MAX
+        } else {
+            patterns.iter().fold(0, |mask, p| match p.source.split_once(':') {
+                Some((service, _)) if !service.contains(['*', '?']) => mask | service_bit(service),
+                _ => u64::MAX,
+            })
+        };
+        Self { negated, patterns, service_mask }
+    }
+}
+
 impl Statement {
     /// The action, resource and condition parts: does the statement apply to this request?
-    pub(crate) fn applies(&self, action: &str, resource: &str, ctx: &dyn Lookup) -> bool {
-        self.action.matches(action)
+    /// `service_bit` is [`service_bit`] of `action`.
+    pub(crate) fn applies(
+        &self,
+        action: &str,
+        service_bit: u64,
+        resource: &str,
+        ctx: &dyn Lookup,
+    ) -> bool {
+        self.action.service_mask & service_bit != 0
+            && self.action.matches(action)
             && self.resource.as_ref().is_none_or(|r| r.matches(resource, ctx))
             && self.conditions.iter().all(|c| c.eval(ctx))
     }
