@@ -84,7 +84,8 @@ fn mutated_patterns_never_panic_and_round_trip() {
         };
         accepted += 1;
         let printed = pattern.to_string();
-        let again = Pattern::parse(&printed).unwrap_or_else(|e| panic!("{src:?} -> {printed:?}: {e}"));
+        let again =
+            Pattern::parse(&printed).unwrap_or_else(|e| panic!("{src:?} -> {printed:?}: {e}"));
         assert_eq!(again, pattern, "{src:?} -> {printed:?}");
         let mut set = FilterSet::new();
         set.add_pattern(&pattern);
@@ -92,7 +93,11 @@ fn mutated_patterns_never_panic_and_round_trip() {
         for event in EVENTS {
             let hit = pattern.matches(event);
             assert_eq!(again.matches(event), hit, "{src:?} on {event:?}");
-            assert_eq!(set.evaluate(event).iter().any(|m| m.filter == 0), hit, "{src:?} on {event:?}");
+            assert_eq!(
+                set.evaluate(event).iter().any(|m| m.filter == 0),
+                hit,
+                "{src:?} on {event:?}"
+            );
             let _ = pattern.extracted_values(event);
         }
     }
