@@ -119,7 +119,12 @@ impl Context {
 
     /// A context for a call made by mamori itself as `principal` (a service acting on its
     /// own, such as CloudWatch publishing an alarm to SNS).
-    pub fn internal(dispatcher: Arc<Dispatcher>, principal: Principal, account: AccountId, region: Region) -> Self {
+    pub fn internal(
+        dispatcher: Arc<Dispatcher>,
+        principal: Principal,
+        account: AccountId,
+        region: Region,
+    ) -> Self {
         Self {
             request_id: mamori_aws::new_request_id(),
             principal,

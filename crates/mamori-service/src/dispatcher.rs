@@ -10,7 +10,9 @@ use mamori_aws::{AccountId, AwsError, Region};
 use mamori_store::Store;
 use serde_json::Value;
 
-use crate::{AuditRecord, AuditSink, Context, Credentials, Principal, Scheduler, Service, SharedClock};
+use crate::{
+    AuditRecord, AuditSink, Context, Credentials, Principal, Scheduler, Service, SharedClock,
+};
 
 /// What the authorization hook is asked about a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +26,12 @@ pub struct AuthzRequest {
 /// The authorization hook: decides every call before its handler runs.
 pub trait Authorizer: Send + Sync {
     /// `Ok` to let the call through, or the access-denied error to answer.
-    fn authorize(&self, ctx: &Context, request: &AuthzRequest, input: &Value) -> Result<(), AwsError>;
+    fn authorize(
+        &self,
+        ctx: &Context,
+        request: &AuthzRequest,
+        input: &Value,
+    ) -> Result<(), AwsError>;
 }
 
 /// The hook until the IAM policy engine decides: every signed call is allowed, and an
@@ -39,7 +46,9 @@ const ANONYMOUS_ACTIONS: &[&str] =
 
 impl Authorizer for AllowAll {
     fn authorize(&self, ctx: &Context, request: &AuthzRequest, _: &Value) -> Result<(), AwsError> {
-        if ctx.principal.kind == crate::PrincipalKind::Anonymous && !ANONYMOUS_ACTIONS.contains(&request.action.as_str()) {
+        if ctx.principal.kind == crate::PrincipalKind::Anonymous
+            && !ANONYMOUS_ACTIONS.contains(&request.action.as_str())
+        {
             return Err(AwsError::new("AccessDenied", "Access Denied").with_status(403));
         }
         Ok(())
@@ -59,7 +68,9 @@ pub struct Dispatcher {
 
 impl std::fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dispatcher").field("services", &self.services.keys()).finish_non_exhaustive()
+        f.debug_struct("Dispatcher")
+            .field("services", &self.services.keys())
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,7 +141,13 @@ impl Dispatcher {
     }
 
     /// Calls `operation` of `service` as `ctx.principal`: authorization, handler, audit.
-    pub async fn call(&self, ctx: &Context, service: &'static str, operation: &str, input: Value) -> Result<Value, AwsError> {
+    pub async fn call(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
         let sinks = self.sinks.read().unwrap_or_else(|e| e.into_inner()).clone();
         let audit_input = (!sinks.is_empty()).then(|| input.clone());
         let result = self.call_handler(ctx, service, operation, input).await;
@@ -149,7 +166,13 @@ impl Dispatcher {
 
     /// Records a call that failed before its handler could run (the input did not
     /// decode), so that audit sees every answered call.
-    pub fn audit_rejected(&self, ctx: &Context, service: &'static str, operation: &str, error: &AwsError) {
+    pub fn audit_rejected(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        operation: &str,
+        error: &AwsError,
+    ) {
         let sinks = self.sinks.read().unwrap_or_else(|e| e.into_inner()).clone();
         if sinks.is_empty() {
             return;
@@ -170,11 +193,22 @@ impl Dispatcher {
         operation: &str,
         input: Value,
     ) -> Result<Value, AwsError> {
-        let ctx = Context::internal(self.clone(), Principal::service(principal, account.clone()), account, region);
+        let ctx = Context::internal(
+            self.clone(),
+            Principal::service(principal, account.clone()),
+            account,
+            region,
+        );
         self.call(&ctx, service, operation, input).await
     }
 
-    async fn call_handler(&self, ctx: &Context, service: &'static str, operation: &str, input: Value) -> Result<Value, AwsError> {
+    async fn call_handler(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
         let Some(svc) = self.services.get(service) else {
             return Err(AwsError::not_implemented(service, operation));
         };
@@ -242,7 +276,8 @@ mod tests {
     struct DenyAll;
     impl Authorizer for DenyAll {
         fn authorize(&self, _: &Context, r: &AuthzRequest, _: &Value) -> Result<(), AwsError> {
-            Err(AwsError::new("AccessDenied", format!("not allowed: {}", r.action)).with_status(403))
+            Err(AwsError::new("AccessDenied", format!("not allowed: {}", r.action))
+                .with_status(403))
         }
     }
 
@@ -250,14 +285,23 @@ mod tests {
     struct Collect(Mutex<Vec<(String, Option<String>)>>);
     impl AuditSink for Collect {
         fn record(&self, r: &AuditRecord) {
-            self.0.lock().unwrap().push((r.operation.clone(), r.error.as_ref().map(|e| e.0.clone())));
+            self.0
+                .lock()
+                .unwrap()
+                .push((r.operation.clone(), r.error.as_ref().map(|e| e.0.clone())));
         }
     }
 
     fn dispatcher() -> Arc<Dispatcher> {
         let account = AccountId::parse("000000000000").unwrap();
-        let creds = RootCredentials { access_key_id: "test".into(), secret: "test".into(), account };
-        Dispatcher::new(vec![Arc::new(Echo)], Arc::new(creds), Arc::new(RealClock), Store::in_memory().unwrap())
+        let creds =
+            RootCredentials { access_key_id: "test".into(), secret: "test".into(), account };
+        Dispatcher::new(
+            vec![Arc::new(Echo)],
+            Arc::new(creds),
+            Arc::new(RealClock),
+            Store::in_memory().unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -267,9 +311,20 @@ mod tests {
         d.add_audit_sink(sink.clone());
         let account = AccountId::parse("000000000000").unwrap();
         let region = Region::parse("us-east-1").unwrap();
-        let got = d.call_as_service("logs.amazonaws.com", account.clone(), region.clone(), "echo", "Echo", json!({"a": 1})).await;
+        let got = d
+            .call_as_service(
+                "logs.amazonaws.com",
+                account.clone(),
+                region.clone(),
+                "echo",
+                "Echo",
+                json!({"a": 1}),
+            )
+            .await;
         assert_eq!(got.unwrap(), json!({"a": 1}));
-        let missing = d.call_as_service("x", account.clone(), region.clone(), "echo", "Nope", json!({})).await;
+        let missing = d
+            .call_as_service("x", account.clone(), region.clone(), "echo", "Nope", json!({}))
+            .await;
         assert_eq!(missing.unwrap_err().status, Some(501));
         d.set_authorizer(Arc::new(DenyAll));
         let denied = d.call_as_service("x", account, region, "echo", "Echo", json!({})).await;

@@ -20,7 +20,7 @@ pub use audit::{AuditRecord, AuditSink};
 pub use clock::{Clock, ManualClock, RealClock, SharedClock};
 pub use context::{Context, Principal, PrincipalKind};
 pub use credentials::{Credential, Credentials, RootCredentials};
-pub use dispatcher::{AllowAll, AuthzRequest, Authorizer, Dispatcher};
+pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher};
 pub use scheduler::{Scheduler, Task};
 pub use service::{OpSpec, Service, parse_input, to_output};
 

@@ -67,7 +67,8 @@ impl Scheduler {
 
     fn next(&self, until: DateTime<Utc>, catch_up: bool) -> Option<(Task, DateTime<Utc>)> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.iter_mut().filter(|e| e.next_due <= until).min_by_key(|e| e.next_due)?;
+        let entry =
+            entries.iter_mut().filter(|e| e.next_due <= until).min_by_key(|e| e.next_due)?;
         let due = entry.next_due;
         entry.next_due = due + entry.task.interval;
         if !catch_up {

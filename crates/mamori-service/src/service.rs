@@ -30,7 +30,10 @@ pub trait Service: Send + Sync + 'static {
     /// hook. The default is `<signing prefix>:<Operation>` on `*`.
     fn authz(&self, ctx: &Context, operation: &str, input: &Value) -> AuthzRequest {
         let _ = (ctx, input);
-        AuthzRequest { action: format!("{}:{operation}", self.model_id()), resources: vec!["*".into()] }
+        AuthzRequest {
+            action: format!("{}:{operation}", self.model_id()),
+            resources: vec!["*".into()],
+        }
     }
 
     /// Handles one call.
@@ -43,7 +46,8 @@ pub trait Service: Send + Sync + 'static {
 /// Deserializes a neutral input into a handler's input struct. The wire layer has
 /// already checked types and required members, so a failure here is a handler bug.
 pub fn parse_input<T: DeserializeOwned>(input: Value) -> Result<T, AwsError> {
-    serde_json::from_value(input).map_err(|e| AwsError::new("ValidationException", format!("invalid input: {e}")))
+    serde_json::from_value(input)
+        .map_err(|e| AwsError::new("ValidationException", format!("invalid input: {e}")))
 }
 
 /// Serializes a handler's output struct into the neutral form.

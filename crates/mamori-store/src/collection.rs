@@ -43,7 +43,9 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     pub fn contains(&self, tx: &Tx<'_>, part: &str, key: &str) -> Result<bool> {
         let n: i64 = tx
             .tx
-            .prepare_cached("SELECT COUNT(*) FROM documents WHERE ns = ?1 AND part = ?2 AND key = ?3")?
+            .prepare_cached(
+                "SELECT COUNT(*) FROM documents WHERE ns = ?1 AND part = ?2 AND key = ?3",
+            )?
             .query_row(params![self.ns, part, key], |r| r.get(0))?;
         Ok(n > 0)
     }
@@ -52,7 +54,9 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     pub fn put(&self, tx: &Tx<'_>, part: &str, key: &str, value: &T) -> Result<()> {
         let body = serde_json::to_vec(value)?;
         tx.tx
-            .prepare_cached("INSERT OR REPLACE INTO documents (ns, part, key, body) VALUES (?1, ?2, ?3, ?4)")?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO documents (ns, part, key, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
             .execute(params![self.ns, part, key, body])?;
         Ok(())
     }
@@ -68,15 +72,23 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
 
     /// Up to `limit` documents whose key starts with `prefix` and sorts after `after`,
     /// in key order.
-    pub fn scan(&self, tx: &Tx<'_>, part: &str, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<(String, T)>> {
+    pub fn scan(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>> {
         let mut stmt = tx.tx.prepare_cached(
             "SELECT key, body FROM documents WHERE ns = ?1 AND part = ?2 AND key >= ?3 AND key > ?4
              AND substr(key, 1, length(?3)) = ?3 ORDER BY key LIMIT ?5",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![self.ns, part, prefix, after.unwrap_or(""), limit], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })?;
+        let rows = stmt
+            .query_map(params![self.ns, part, prefix, after.unwrap_or(""), limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
         let mut res = Vec::new();
         for row in rows {
             let (key, body) = row?;
@@ -92,7 +104,9 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
 
     /// Every document of the collection across partitions, as `(partition, key, doc)`.
     pub fn everywhere(&self, tx: &Tx<'_>) -> Result<Vec<(String, String, T)>> {
-        let mut stmt = tx.tx.prepare_cached("SELECT part, key, body FROM documents WHERE ns = ?1 ORDER BY part, key")?;
+        let mut stmt = tx.tx.prepare_cached(
+            "SELECT part, key, body FROM documents WHERE ns = ?1 ORDER BY part, key",
+        )?;
         let rows = stmt.query_map(params![self.ns], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
         })?;

@@ -36,8 +36,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE documents (
+const MIGRATIONS: &[&str] = &["CREATE TABLE documents (
         ns TEXT NOT NULL, part TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,
         PRIMARY KEY (ns, part, key)
     ) WITHOUT ROWID;
@@ -47,8 +46,7 @@ const MIGRATIONS: &[&str] = &[
         ts INTEGER NOT NULL, body BLOB NOT NULL
     );
     CREATE INDEX series_by_time ON series (ns, part, stream, ts, id);
-    CREATE INDEX series_by_ns_time ON series (ns, ts);",
-];
+    CREATE INDEX series_by_ns_time ON series (ns, ts);"];
 
 /// The durable store shared by every service.
 #[derive(Clone)]
@@ -103,7 +101,10 @@ impl Store {
 
     /// Runs `f` in a read-write transaction, committed before this returns. An error from
     /// `f` rolls everything back.
-    pub fn write<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -115,7 +116,10 @@ impl Store {
     }
 
     /// Runs `f` in a read transaction.
-    pub fn read<T, E: From<StoreError>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.lock();
         let tx = Tx { tx: conn.transaction().map_err(StoreError::from)? };
         f(&tx)
@@ -148,7 +152,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.write(|tx| TOPICS.put(tx, "acct/us-east-1", "a", &Topic { name: "a".into() })).unwrap();
+            store
+                .write(|tx| TOPICS.put(tx, "acct/us-east-1", "a", &Topic { name: "a".into() }))
+                .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         let got = store.read(|tx| TOPICS.get(tx, "acct/us-east-1", "a")).unwrap();

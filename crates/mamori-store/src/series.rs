@@ -48,7 +48,9 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
     pub fn append(&self, tx: &Tx<'_>, part: &str, stream: &str, ts: i64, value: &T) -> Result<i64> {
         let body = serde_json::to_vec(value)?;
         tx.tx
-            .prepare_cached("INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .prepare_cached(
+                "INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
             .execute(params![self.ns, part, stream, ts, body])?;
         Ok(tx.tx.last_insert_rowid())
     }
@@ -69,7 +71,8 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         backward: bool,
     ) -> Result<Vec<Record<T>>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let (cts, cid) = after.unwrap_or(if backward { (i64::MAX, i64::MAX) } else { (i64::MIN, i64::MIN) });
+        let (cts, cid) =
+            after.unwrap_or(if backward { (i64::MAX, i64::MAX) } else { (i64::MIN, i64::MIN) });
         let (cmp, order) = if backward { ("<", "DESC") } else { (">", "ASC") };
         let stream_filter = if streams.is_empty() {
             String::new()
@@ -87,7 +90,12 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         }
         args.push(&limit);
         let rows = stmt.query_map(args.as_slice(), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
         })?;
         let mut res = Vec::new();
         for row in rows {
@@ -98,11 +106,19 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
     }
 
     /// Deletes records of a stream (every stream when `None`) older than `before`.
-    pub fn delete_before(&self, tx: &Tx<'_>, part: &str, stream: Option<&str>, before: i64) -> Result<usize> {
+    pub fn delete_before(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        stream: Option<&str>,
+        before: i64,
+    ) -> Result<usize> {
         let n = match stream {
             Some(s) => tx
                 .tx
-                .prepare_cached("DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3 AND ts < ?4")?
+                .prepare_cached(
+                    "DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3 AND ts < ?4",
+                )?
                 .execute(params![self.ns, part, s, before])?,
             None => tx
                 .tx
@@ -143,7 +159,9 @@ mod tests {
         assert_eq!(all.iter().map(|r| r.ts).collect::<Vec<_>>(), [10, 20, 30, 30, 40]);
         let a = store.read(|tx| EVENTS.range(tx, "p", &["a"], 0, 100, None, 2, false)).unwrap();
         assert_eq!(a.len(), 2);
-        let next = store.read(|tx| EVENTS.range(tx, "p", &["a"], 0, 100, Some((a[1].ts, a[1].id)), 10, false)).unwrap();
+        let next = store
+            .read(|tx| EVENTS.range(tx, "p", &["a"], 0, 100, Some((a[1].ts, a[1].id)), 10, false))
+            .unwrap();
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].ts, 30);
         let back = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 35, None, 10, true)).unwrap();

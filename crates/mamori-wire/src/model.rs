@@ -320,6 +320,9 @@ mod tests {
         let model = crate::models::get("sns").unwrap();
         assert_eq!(model.error_wire("NotFoundException"), ("NotFound".into(), Some(404)));
         assert_eq!(model.error_wire("ValidationError"), ("ValidationError".into(), None));
-        assert_eq!(model.error_codes.get("NotFound").map(String::as_str), Some("NotFoundException"));
+        assert_eq!(
+            model.error_codes.get("NotFound").map(String::as_str),
+            Some("NotFoundException")
+        );
     }
 }

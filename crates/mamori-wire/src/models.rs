@@ -73,7 +73,11 @@ pub struct RouteInfo {
 /// Routing facts of every model (checked against the models by a test).
 pub const ROUTES: &[RouteInfo] = &[
     RouteInfo { id: "cloudformation", signing_name: "cloudformation", target_prefix: None },
-    RouteInfo { id: "cloudhsmv2", signing_name: "cloudhsm", target_prefix: Some("BaldrApiService") },
+    RouteInfo {
+        id: "cloudhsmv2",
+        signing_name: "cloudhsm",
+        target_prefix: Some("BaldrApiService"),
+    },
     RouteInfo {
         id: "cloudtrail",
         signing_name: "cloudtrail",
@@ -88,7 +92,11 @@ pub const ROUTES: &[RouteInfo] = &[
     RouteInfo { id: "ec2", signing_name: "ec2", target_prefix: None },
     RouteInfo { id: "fms", signing_name: "fms", target_prefix: Some("AWSFMS_20180101") },
     RouteInfo { id: "iam", signing_name: "iam", target_prefix: None },
-    RouteInfo { id: "inspector", signing_name: "inspector", target_prefix: Some("InspectorService") },
+    RouteInfo {
+        id: "inspector",
+        signing_name: "inspector",
+        target_prefix: Some("InspectorService"),
+    },
     RouteInfo { id: "inspector2", signing_name: "inspector2", target_prefix: None },
     RouteInfo { id: "kms", signing_name: "kms", target_prefix: Some("TrentService") },
     RouteInfo { id: "logs", signing_name: "logs", target_prefix: Some("Logs_20140328") },
@@ -125,7 +133,12 @@ mod tests {
         for route in ROUTES {
             let model = get(route.id).unwrap();
             assert_eq!(model.metadata.signing_name(), route.signing_name, "{}", route.id);
-            assert_eq!(model.metadata.target_prefix.as_deref(), route.target_prefix, "{}", route.id);
+            assert_eq!(
+                model.metadata.target_prefix.as_deref(),
+                route.target_prefix,
+                "{}",
+                route.id
+            );
             assert!(!model.operations.is_empty());
             for op in model.operations.values() {
                 for r in op.input.iter().chain(&op.output).chain(&op.errors) {

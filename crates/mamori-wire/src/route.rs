@@ -36,13 +36,17 @@ pub struct RouteError {
 }
 
 fn protocol_of(model: &ServiceModel, name: &str) -> Option<Protocol> {
-    let declared = model.metadata.protocols.iter().any(|p| p == name) || model.metadata.protocol == name;
-    declared.then(|| Protocol::from_model_name(name, model.metadata.json_version.as_deref())).flatten()
+    let declared =
+        model.metadata.protocols.iter().any(|p| p == name) || model.metadata.protocol == name;
+    declared
+        .then(|| Protocol::from_model_name(name, model.metadata.json_version.as_deref()))
+        .flatten()
 }
 
 /// Routes a request. `scope_service` is the signing name of the SigV4 credential scope.
 pub fn route(req: &WireRequest<'_>, scope_service: Option<&str>) -> Result<Route, RouteError> {
-    let query_mode = req.header("x-amzn-query-mode").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let query_mode =
+        req.header("x-amzn-query-mode").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if let Some(target) = req.header("x-amz-target") {
         return route_target(target, query_mode);
     }
@@ -58,8 +62,11 @@ pub fn route(req: &WireRequest<'_>, scope_service: Option<&str>) -> Result<Route
                 return Err(RouteError {
                     model: None,
                     protocol: Protocol::Query,
-                    error: AwsError::new("UnknownService", format!("mamori does not serve the service {name:?}"))
-                        .with_status(400),
+                    error: AwsError::new(
+                        "UnknownService",
+                        format!("mamori does not serve the service {name:?}"),
+                    )
+                    .with_status(400),
                 });
             }
         },
@@ -72,26 +79,37 @@ pub fn route(req: &WireRequest<'_>, scope_service: Option<&str>) -> Result<Route
         (None, Some(action)) => unsigned_query_service(action).ok_or_else(|| RouteError {
             model: None,
             protocol: Protocol::Query,
-            error: AwsError::new("InvalidAction", format!("The action {action} is not valid for this web service."))
-                .with_status(400),
+            error: AwsError::new(
+                "InvalidAction",
+                format!("The action {action} is not valid for this web service."),
+            )
+            .with_status(400),
         })?,
         (None, None) => models::get("s3").ok_or_else(no_s3)?,
     };
-    let primary = Protocol::from_model_name(&model.metadata.protocol, model.metadata.json_version.as_deref());
+    let primary =
+        Protocol::from_model_name(&model.metadata.protocol, model.metadata.json_version.as_deref());
     if let Some(p) = protocol_of(model, "query").or_else(|| protocol_of(model, "ec2")) {
         let Some(action) = action else {
             return Err(RouteError {
                 model: Some(model),
                 protocol: p,
-                error: AwsError::new("MissingAction", "The request must contain the parameter Action.").with_status(400),
+                error: AwsError::new(
+                    "MissingAction",
+                    "The request must contain the parameter Action.",
+                )
+                .with_status(400),
             });
         };
         if model.operation(&action).is_none() {
             return Err(RouteError {
                 model: Some(model),
                 protocol: p,
-                error: AwsError::new("InvalidAction", format!("The action {action} is not valid for this web service."))
-                    .with_status(400),
+                error: AwsError::new(
+                    "InvalidAction",
+                    format!("The action {action} is not valid for this web service."),
+                )
+                .with_status(400),
             });
         }
         return Ok(Route { model, protocol: p, operation: action, query_mode, path: None });
@@ -101,7 +119,8 @@ pub fn route(req: &WireRequest<'_>, scope_service: Option<&str>) -> Result<Route
         Some(p) => Err(RouteError {
             model: Some(model),
             protocol: p,
-            error: AwsError::new("UnknownOperationException", "Missing X-Amz-Target header").with_status(400),
+            error: AwsError::new("UnknownOperationException", "Missing X-Amz-Target header")
+                .with_status(400),
         }),
         None => Err(RouteError {
             model: Some(model),
@@ -112,14 +131,19 @@ pub fn route(req: &WireRequest<'_>, scope_service: Option<&str>) -> Result<Route
 }
 
 fn no_s3() -> RouteError {
-    RouteError { model: None, protocol: Protocol::RestXml, error: AwsError::internal("s3 model missing") }
+    RouteError {
+        model: None,
+        protocol: Protocol::RestXml,
+        error: AwsError::internal("s3 model missing"),
+    }
 }
 
 fn route_target(target: &str, query_mode: bool) -> Result<Route, RouteError> {
     let unknown = |protocol| RouteError {
         model: None,
         protocol,
-        error: AwsError::new("UnknownOperationException", format!("Unknown operation {target}")).with_status(400),
+        error: AwsError::new("UnknownOperationException", format!("Unknown operation {target}"))
+            .with_status(400),
     };
     let (prefix, op) = target.rsplit_once('.').ok_or_else(|| unknown(Protocol::Json11))?;
     let info = models::by_target_prefix(prefix).ok_or_else(|| unknown(Protocol::Json11))?;
@@ -137,7 +161,8 @@ fn route_cbor(svc: &str, op: &str, query_mode: bool) -> Result<Route, RouteError
     let unknown = |model| RouteError {
         model,
         protocol: Protocol::Cbor,
-        error: AwsError::new("UnknownOperationException", format!("Unknown operation {svc}.{op}")).with_status(404),
+        error: AwsError::new("UnknownOperationException", format!("Unknown operation {svc}.{op}"))
+            .with_status(404),
     };
     let info = models::by_target_prefix(svc).ok_or_else(|| unknown(None))?;
     let model = models::get(info.id).ok_or_else(|| unknown(None))?;
@@ -155,7 +180,10 @@ fn unsigned_query_service(action: &str) -> Option<&'static ServiceModel> {
 
 /// The bucket of an S3 virtual-host-style request, from its `Host`.
 pub fn s3_virtual_host_bucket(host: &str) -> Option<&str> {
-    let host = host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
     if let Some(bucket) = host.strip_suffix(".localhost") {
         return (!bucket.is_empty()).then_some(bucket);
     }
@@ -163,7 +191,12 @@ pub fn s3_virtual_host_bucket(host: &str) -> Option<&str> {
     host.ends_with(".amazonaws.com").then(|| &host[..idx]).filter(|b| !b.is_empty())
 }
 
-fn route_rest(model: &'static ServiceModel, protocol: Protocol, req: &WireRequest<'_>, query_mode: bool) -> Result<Route, RouteError> {
+fn route_rest(
+    model: &'static ServiceModel,
+    protocol: Protocol,
+    req: &WireRequest<'_>,
+    query_mode: bool,
+) -> Result<Route, RouteError> {
     let mut path = None;
     if model.id == "s3"
         && let Some(bucket) = req.header("host").and_then(s3_virtual_host_bucket)
@@ -173,7 +206,7 @@ fn route_rest(model: &'static ServiceModel, protocol: Protocol, req: &WireReques
     let effective = path.as_deref().unwrap_or(req.path);
     let mut best: Option<(&str, (usize, usize, usize))> = None;
     for op in model.operations.values() {
-        if !op.http.method.eq_ignore_ascii_case(req.method) && !(req.method == "HEAD" && op.http.method == "HEAD") {
+        if !op.http.method.eq_ignore_ascii_case(req.method) {
             continue;
         }
         if rest::match_uri(&op.http.request_uri, effective, req.query).is_some() {
@@ -184,12 +217,18 @@ fn route_rest(model: &'static ServiceModel, protocol: Protocol, req: &WireReques
         }
     }
     match best {
-        Some((name, _)) => Ok(Route { model, protocol, operation: name.to_owned(), query_mode, path }),
+        Some((name, _)) => {
+            Ok(Route { model, protocol, operation: name.to_owned(), query_mode, path })
+        }
         None => Err(RouteError {
             model: Some(model),
             protocol,
             error: AwsError::new(
-                if protocol == Protocol::RestXml { "MethodNotAllowed" } else { "UnknownOperationException" },
+                if protocol == Protocol::RestXml {
+                    "MethodNotAllowed"
+                } else {
+                    "UnknownOperationException"
+                },
                 format!("No operation of {} matches {} {}", model.id, req.method, effective),
             )
             .with_status(if protocol == Protocol::RestXml { 405 } else { 404 }),
@@ -203,27 +242,136 @@ mod tests {
 
     use super::*;
 
-    fn req<'a>(method: &'a str, path: &'a str, query: &'a str, headers: &'a http::HeaderMap, body: &'a Bytes) -> WireRequest<'a> {
+    fn req<'a>(
+        method: &'a str,
+        path: &'a str,
+        query: &'a str,
+        headers: &'a http::HeaderMap,
+        body: &'a Bytes,
+    ) -> WireRequest<'a> {
         WireRequest { method, path, query, headers, body }
     }
+
+    type Want = Option<(&'static str, Protocol, &'static str)>;
+    type Case<'a> =
+        (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], &'a str, Option<&'a str>, Want);
 
     /// (method, path, query, headers, body, scope) -> (service, protocol, operation)
     #[test]
     fn routing_table() {
-        let cases: &[(&str, &str, &str, &[(&str, &str)], &str, Option<&str>, Option<(&str, Protocol, &str)>)] = &[
-            ("POST", "/", "", &[], "Action=GetCallerIdentity&Version=2011-06-15", Some("sts"), Some(("sts", Protocol::Query, "GetCallerIdentity"))),
-            ("POST", "/", "", &[("x-amz-target", "Logs_20140328.CreateLogGroup")], "{}", Some("logs"), Some(("logs", Protocol::Json11, "CreateLogGroup"))),
-            ("POST", "/", "", &[("x-amz-target", "GraniteServiceVersion20100801.PutMetricData"), ("x-amzn-query-mode", "true")], "{}", Some("monitoring"), Some(("cloudwatch", Protocol::Json10, "PutMetricData"))),
-            ("POST", "/service/GraniteServiceVersion20100801/operation/ListMetrics", "", &[("smithy-protocol", "rpc-v2-cbor")], "", Some("monitoring"), Some(("cloudwatch", Protocol::Cbor, "ListMetrics"))),
-            ("POST", "/", "", &[], "Action=ListMetrics&Version=2010-08-01", Some("monitoring"), Some(("cloudwatch", Protocol::Query, "ListMetrics"))),
-            ("GET", "/", "Action=ConfirmSubscription&TopicArn=t&Token=x", &[], "", None, Some(("sns", Protocol::Query, "ConfirmSubscription"))),
-            ("GET", "/bucket/key.txt", "", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "GetObject"))),
-            ("PUT", "/bucket", "policy", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "PutBucketPolicy"))),
+        let cases: &[Case<'_>] = &[
+            (
+                "POST",
+                "/",
+                "",
+                &[],
+                "Action=GetCallerIdentity&Version=2011-06-15",
+                Some("sts"),
+                Some(("sts", Protocol::Query, "GetCallerIdentity")),
+            ),
+            (
+                "POST",
+                "/",
+                "",
+                &[("x-amz-target", "Logs_20140328.CreateLogGroup")],
+                "{}",
+                Some("logs"),
+                Some(("logs", Protocol::Json11, "CreateLogGroup")),
+            ),
+            (
+                "POST",
+                "/",
+                "",
+                &[
+                    ("x-amz-target", "GraniteServiceVersion20100801.PutMetricData"),
+                    ("x-amzn-query-mode", "true"),
+                ],
+                "{}",
+                Some("monitoring"),
+                Some(("cloudwatch", Protocol::Json10, "PutMetricData")),
+            ),
+            (
+                "POST",
+                "/service/GraniteServiceVersion20100801/operation/ListMetrics",
+                "",
+                &[("smithy-protocol", "rpc-v2-cbor")],
+                "",
+                Some("monitoring"),
+                Some(("cloudwatch", Protocol::Cbor, "ListMetrics")),
+            ),
+            (
+                "POST",
+                "/",
+                "",
+                &[],
+                "Action=ListMetrics&Version=2010-08-01",
+                Some("monitoring"),
+                Some(("cloudwatch", Protocol::Query, "ListMetrics")),
+            ),
+            (
+                "GET",
+                "/",
+                "Action=ConfirmSubscription&TopicArn=t&Token=x",
+                &[],
+                "",
+                None,
+                Some(("sns", Protocol::Query, "ConfirmSubscription")),
+            ),
+            (
+                "GET",
+                "/bucket/key.txt",
+                "",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "GetObject")),
+            ),
+            (
+                "PUT",
+                "/bucket",
+                "policy",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "PutBucketPolicy")),
+            ),
             ("GET", "/", "", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "ListBuckets"))),
-            ("GET", "/key.txt", "", &[("host", "bucket.s3.us-east-1.amazonaws.com")], "", Some("s3"), Some(("s3", Protocol::RestXml, "GetObject"))),
-            ("POST", "/findings/list", "", &[], "{}", Some("inspector2"), Some(("inspector2", Protocol::RestJson, "ListFindings"))),
-            ("POST", "/", "", &[], "Action=DescribeVpcs&Version=2016-11-15", Some("ec2"), Some(("ec2", Protocol::Ec2, "DescribeVpcs"))),
-            ("POST", "/", "", &[("x-amz-target", "Logs_20140328.NoSuchThing")], "{}", Some("logs"), None),
+            (
+                "GET",
+                "/key.txt",
+                "",
+                &[("host", "bucket.s3.us-east-1.amazonaws.com")],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "GetObject")),
+            ),
+            (
+                "POST",
+                "/findings/list",
+                "",
+                &[],
+                "{}",
+                Some("inspector2"),
+                Some(("inspector2", Protocol::RestJson, "ListFindings")),
+            ),
+            (
+                "POST",
+                "/",
+                "",
+                &[],
+                "Action=DescribeVpcs&Version=2016-11-15",
+                Some("ec2"),
+                Some(("ec2", Protocol::Ec2, "DescribeVpcs")),
+            ),
+            (
+                "POST",
+                "/",
+                "",
+                &[("x-amz-target", "Logs_20140328.NoSuchThing")],
+                "{}",
+                Some("logs"),
+                None,
+            ),
             ("POST", "/", "", &[("x-amz-target", "Nope.CreateLogGroup")], "{}", Some("logs"), None),
             ("POST", "/", "", &[], "Action=NoSuchThing", Some("sts"), None),
             ("POST", "/", "", &[], "", Some("sts"), None),
@@ -238,9 +386,15 @@ mod tests {
             let got = route(&req(method, path, query, &headers, &body), *scope);
             match (got, want) {
                 (Ok(r), Some((svc, p, op))) => {
-                    assert_eq!((r.model.id, r.protocol, r.operation.as_str()), (*svc, *p, *op), "{method} {path}");
+                    assert_eq!(
+                        (r.model.id, r.protocol, r.operation.as_str()),
+                        (*svc, *p, *op),
+                        "{method} {path}"
+                    );
                 }
-                (Err(e), None) => assert!(e.error.status.unwrap_or(400) < 500, "{method} {path}: {}", e.error),
+                (Err(e), None) => {
+                    assert!(e.error.status.unwrap_or(400) < 500, "{method} {path}: {}", e.error)
+                }
                 (got, want) => panic!("{method} {path}?{query}: got {got:?}, want {want:?}"),
             }
         }
@@ -249,7 +403,10 @@ mod tests {
     #[test]
     fn virtual_hosts() {
         assert_eq!(s3_virtual_host_bucket("b.s3.amazonaws.com"), Some("b"));
-        assert_eq!(s3_virtual_host_bucket("my.bucket.s3.eu-west-1.amazonaws.com"), Some("my.bucket"));
+        assert_eq!(
+            s3_virtual_host_bucket("my.bucket.s3.eu-west-1.amazonaws.com"),
+            Some("my.bucket")
+        );
         assert_eq!(s3_virtual_host_bucket("b.localhost:4566"), Some("b"));
         assert_eq!(s3_virtual_host_bucket("127.0.0.1:4566"), None);
         assert_eq!(s3_virtual_host_bucket("s3.amazonaws.com"), None);

@@ -109,7 +109,10 @@ pub enum SigError {
 impl SigError {
     /// The error each protocol family answers for this failure.
     pub fn to_aws(&self, protocol: Protocol) -> AwsError {
-        let json = matches!(protocol, Protocol::Json10 | Protocol::Json11 | Protocol::Cbor | Protocol::RestJson);
+        let json = matches!(
+            protocol,
+            Protocol::Json10 | Protocol::Json11 | Protocol::Cbor | Protocol::RestJson
+        );
         let s3 = protocol == Protocol::RestXml;
         let invalid_token = "The security token included in the request is invalid.";
         let mismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
@@ -183,13 +186,16 @@ pub fn parse(req: &SignedRequest<'_>) -> Result<Option<SigParams>, SigError> {
     if let Some(auth) = header(req.headers, "authorization") {
         return parse_header(auth, req.headers).map(Some);
     }
-    let query: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes()).into_owned().collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.query.as_bytes()).into_owned().collect();
     let get = |k: &str| query.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.clone());
     let Some(alg) = get("X-Amz-Algorithm") else { return Ok(None) };
     if alg != "AWS4-HMAC-SHA256" {
         return Err(SigError::Incomplete(format!("Unsupported X-Amz-Algorithm {alg}")));
     }
-    let missing = |k: &str| SigError::Incomplete(format!("Query-string authentication requires the {k} parameter"));
+    let missing = |k: &str| {
+        SigError::Incomplete(format!("Query-string authentication requires the {k} parameter"))
+    };
     let credential = get("X-Amz-Credential").ok_or_else(|| missing("X-Amz-Credential"))?;
     let (access_key_id, scope_date, region, service) = parse_credential(&credential)?;
     let expires = get("X-Amz-Expires")
@@ -227,7 +233,9 @@ fn parse_credential(credential: &str) -> Result<(String, String, String, String)
 fn parse_header(auth: &str, headers: &http::HeaderMap) -> Result<SigParams, SigError> {
     let Some(rest) = auth.strip_prefix("AWS4-HMAC-SHA256") else {
         let alg = auth.split_whitespace().next().unwrap_or_default();
-        return Err(SigError::Incomplete(format!("Unsupported authorization type {alg}: only AWS4-HMAC-SHA256 is accepted")));
+        return Err(SigError::Incomplete(format!(
+            "Unsupported authorization type {alg}: only AWS4-HMAC-SHA256 is accepted"
+        )));
     };
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
@@ -240,7 +248,9 @@ fn parse_header(auth: &str, headers: &http::HeaderMap) -> Result<SigParams, SigE
         }
     }
     let missing = |k: &str| {
-        SigError::Incomplete(format!("Authorization header requires '{k}' parameter. Authorization={auth}"))
+        SigError::Incomplete(format!(
+            "Authorization header requires '{k}' parameter. Authorization={auth}"
+        ))
     };
     let credential = credential.ok_or_else(|| missing("Credential"))?;
     let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
@@ -279,7 +289,12 @@ pub fn verify(
     s3: bool,
 ) -> Result<Verified, SigError> {
     let date = NaiveDateTime::parse_from_str(&params.amz_date, "%Y%m%dT%H%M%SZ")
-        .map_err(|_| SigError::Incomplete(format!("X-Amz-Date {:?} is not in the form YYYYMMDDTHHMMSSZ", params.amz_date)))?
+        .map_err(|_| {
+            SigError::Incomplete(format!(
+                "X-Amz-Date {:?} is not in the form YYYYMMDDTHHMMSSZ",
+                params.amz_date
+            ))
+        })?
         .and_utc();
     if !params.amz_date.starts_with(&params.scope_date) {
         return Err(SigError::Incomplete(format!(
@@ -292,13 +307,19 @@ pub fn verify(
     match params.expires {
         Some(expires) => {
             if !(1..=604_800).contains(&expires) {
-                return Err(SigError::Incomplete("X-Amz-Expires must be between 1 and 604800 seconds".into()));
+                return Err(SigError::Incomplete(
+                    "X-Amz-Expires must be between 1 and 604800 seconds".into(),
+                ));
             }
             if now > date + TimeDelta::seconds(expires) {
                 return Err(SigError::Expired);
             }
             if date - now > skew {
-                return Err(SigError::Skewed(format!("Signature not yet current: {} is still later than {}", params.amz_date, fmt_date(now + skew))));
+                return Err(SigError::Skewed(format!(
+                    "Signature not yet current: {} is still later than {}",
+                    params.amz_date,
+                    fmt_date(now + skew)
+                )));
             }
         }
         None => {
@@ -321,7 +342,9 @@ pub fn verify(
         }
     }
     if !params.signed_headers.iter().any(|h| h == "host") {
-        return Err(SigError::Incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.".into()));
+        return Err(SigError::Incomplete(
+            "'Host' must be a 'SignedHeader' in the AWS Authorization.".into(),
+        ));
     }
     let content_sha = header(req.headers, "x-amz-content-sha256");
     let payload_hash = match (content_sha, params.form) {
@@ -377,7 +400,12 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec
 }
 
 /// The canonical request of step 1 of the signing process.
-pub fn canonical_request(req: &SignedRequest<'_>, params: &SigParams, payload_hash: &str, s3: bool) -> String {
+pub fn canonical_request(
+    req: &SignedRequest<'_>,
+    params: &SigParams,
+    payload_hash: &str,
+    s3: bool,
+) -> String {
     let path = if req.path.is_empty() { "/" } else { req.path };
     let uri = if s3 {
         path.to_owned()
@@ -402,14 +430,23 @@ pub fn canonical_request(req: &SignedRequest<'_>, params: &SigParams, payload_ha
             .headers
             .get_all(name.as_str())
             .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect();
         headers.push_str(name);
         headers.push(':');
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
-    format!("{}\n{uri}\n{query}\n{headers}\n{}\n{payload_hash}", req.method, params.signed_headers.join(";"))
+    format!(
+        "{}\n{uri}\n{query}\n{headers}\n{}\n{payload_hash}",
+        req.method,
+        params.signed_headers.join(";")
+    )
 }
 
 fn decode(s: &str) -> String {
@@ -440,7 +477,11 @@ fn normalize_path(path: &str) -> String {
 }
 
 /// Unwraps an `aws-chunked` body, checking chunk signatures for signed streaming payloads.
-pub fn decode_chunked(body: &[u8], payload: &Payload, params: &SigParams) -> Result<Bytes, SigError> {
+pub fn decode_chunked(
+    body: &[u8],
+    payload: &Payload,
+    params: &SigParams,
+) -> Result<Bytes, SigError> {
     let mut out = Vec::with_capacity(body.len());
     let mut rest = body;
     let mut prev = match payload {
@@ -502,13 +543,22 @@ mod tests {
                 .unwrap(),
         );
         let body = Bytes::new();
-        let req = SignedRequest { method: "GET", path: "/test.txt", query: "", headers: &headers, body: &body };
+        let req = SignedRequest {
+            method: "GET",
+            path: "/test.txt",
+            query: "",
+            headers: &headers,
+            body: &body,
+        };
         let params = parse(&req).unwrap().unwrap();
         assert_eq!(params.service, "s3");
         let now = DateTime::parse_from_rfc3339("2013-05-24T00:05:00Z").unwrap().with_timezone(&Utc);
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
         assert!(verify(&req, params.clone(), secret, now, true).is_ok());
-        assert_eq!(verify(&req, params.clone(), "wrong", now, true).unwrap_err(), SigError::Mismatch);
+        assert_eq!(
+            verify(&req, params.clone(), "wrong", now, true).unwrap_err(),
+            SigError::Mismatch
+        );
         let late = now + TimeDelta::minutes(30);
         assert!(matches!(verify(&req, params, secret, late, true), Err(SigError::Skewed(_))));
     }
@@ -521,7 +571,13 @@ mod tests {
         headers.insert("host", "examplebucket.s3.amazonaws.com".parse().unwrap());
         let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
         let body = Bytes::new();
-        let req = SignedRequest { method: "GET", path: "/test.txt", query, headers: &headers, body: &body };
+        let req = SignedRequest {
+            method: "GET",
+            path: "/test.txt",
+            query,
+            headers: &headers,
+            body: &body,
+        };
         let params = parse(&req).unwrap().unwrap();
         assert_eq!(params.form, SigForm::Presigned);
         let now = DateTime::parse_from_rfc3339("2013-05-24T10:00:00Z").unwrap().with_timezone(&Utc);
@@ -544,7 +600,13 @@ mod tests {
             headers.insert("authorization", auth.parse().unwrap());
             headers.insert("x-amz-date", "20130524T000000Z".parse().unwrap());
             let body = Bytes::new();
-            let req = SignedRequest { method: "GET", path: "/", query: "", headers: &headers, body: &body };
+            let req = SignedRequest {
+                method: "GET",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: &body,
+            };
             assert!(matches!(parse(&req), Err(SigError::Incomplete(_))), "{auth}");
         }
     }

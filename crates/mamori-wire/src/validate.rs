@@ -36,7 +36,13 @@ fn show(value: &Value) -> String {
     }
 }
 
-fn walk(model: &ServiceModel, shape_name: &str, value: &Value, path: &str, errors: &mut Vec<String>) {
+fn walk(
+    model: &ServiceModel,
+    shape_name: &str,
+    value: &Value,
+    path: &str,
+    errors: &mut Vec<String>,
+) {
     let Some(shape) = model.shape(shape_name) else { return };
     if errors.len() >= 10 {
         return;
@@ -143,8 +149,18 @@ mod tests {
     fn reports_in_aws_form() {
         let model = crate::models::get("logs").unwrap();
         let cases = [
-            (json!({}), vec!["Value null at 'logGroupName' failed to satisfy constraint: Member must not be null"]),
-            (json!({"logGroupName": ""}), vec!["Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1"]),
+            (
+                json!({}),
+                vec![
+                    "Value null at 'logGroupName' failed to satisfy constraint: Member must not be null",
+                ],
+            ),
+            (
+                json!({"logGroupName": ""}),
+                vec![
+                    "Value '' at 'logGroupName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+                ],
+            ),
             (json!({"logGroupName": "ok"}), vec![]),
         ];
         for (input, want) in cases {
@@ -152,6 +168,9 @@ mod tests {
         }
         let errs = check(model, "PutRetentionPolicyRequest", &json!({"logGroupName": "g"}));
         assert_eq!(errs.len(), 1);
-        assert!(message(&errs).starts_with("1 validation error detected: Value null at 'retentionInDays'"));
+        assert!(
+            message(&errs)
+                .starts_with("1 validation error detected: Value null at 'retentionInDays'")
+        );
     }
 }

@@ -9,7 +9,12 @@ use crate::model::{Member, ServiceModel, ShapeType};
 use crate::protocol::format_timestamp;
 
 /// Writes the members of a structure value as child elements.
-pub(crate) fn write_members(model: &ServiceModel, shape_name: &str, value: &Value, out: &mut String) {
+pub(crate) fn write_members(
+    model: &ServiceModel,
+    shape_name: &str,
+    value: &Value,
+    out: &mut String,
+) {
     let (Some(shape), Some(obj)) = (model.shape(shape_name), value.as_object()) else { return };
     for (name, member) in &shape.members {
         let Some(v) = obj.get(name) else { continue };
@@ -22,7 +27,13 @@ pub(crate) fn write_members(model: &ServiceModel, shape_name: &str, value: &Valu
 }
 
 /// Writes one member (a named element, or repeated elements when flattened).
-pub(crate) fn write_member(model: &ServiceModel, member: &Member, elem: &str, v: &Value, out: &mut String) {
+pub(crate) fn write_member(
+    model: &ServiceModel,
+    member: &Member,
+    elem: &str,
+    v: &Value,
+    out: &mut String,
+) {
     let Some(shape) = model.shape(&member.shape) else { return };
     let flattened = member.flattened || shape.flattened;
     match shape.kind {
@@ -45,8 +56,10 @@ pub(crate) fn write_member(model: &ServiceModel, member: &Member, elem: &str, v:
         }
         ShapeType::Map => {
             let Some(obj) = v.as_object() else { return };
-            let kname = shape.key.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("key");
-            let vname = shape.value.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("value");
+            let kname =
+                shape.key.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("key");
+            let vname =
+                shape.value.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("value");
             if !flattened {
                 open(out, elem, member);
             }
@@ -85,7 +98,13 @@ fn close(out: &mut String, elem: &str) {
     out.push('>');
 }
 
-fn write_element(model: &ServiceModel, member: Option<&Member>, elem: &str, v: &Value, out: &mut String) {
+fn write_element(
+    model: &ServiceModel,
+    member: Option<&Member>,
+    elem: &str,
+    v: &Value,
+    out: &mut String,
+) {
     let Some(member) = member else { return };
     let Some(shape) = model.shape(&member.shape) else { return };
     match shape.kind {

@@ -2,13 +2,18 @@
 //! the HTTP server. Nothing else lives here.
 
 mod cli;
+#[cfg(test)]
+mod coverage;
 mod server;
+mod tidy;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use mamori_service::{Clock, Dispatcher, ManualClock, RealClock, RootCredentials, Service, SharedClock};
+use mamori_service::{
+    Clock, Dispatcher, ManualClock, RealClock, RootCredentials, Service, SharedClock,
+};
 use mamori_store::Store;
 
 use crate::cli::{Cli, ClockMode, Command, ServeArgs};
@@ -27,17 +32,23 @@ fn services() -> Vec<Arc<dyn Service>> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log).context("invalid --log filter")?,
+        )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let store = if args.in_memory {
         Store::in_memory()?
     } else {
-        Store::open(&args.data_dir).with_context(|| format!("cannot open {}", args.data_dir.display()))?
+        Store::open(&args.data_dir)
+            .with_context(|| format!("cannot open {}", args.data_dir.display()))?
     };
     let clock: SharedClock = match args.clock {
         ClockMode::Real => Arc::new(RealClock),
-        ClockMode::Manual => Arc::new(ManualClock::new(args.clock_start.unwrap_or_else(|| RealClock.now()))),
+        ClockMode::Manual => {
+            Arc::new(ManualClock::new(args.clock_start.unwrap_or_else(|| RealClock.now())))
+        }
     };
     let credentials = RootCredentials {
         access_key_id: args.access_key_id.clone(),

@@ -47,7 +47,11 @@ impl Service for Sts {
 /// Implements `GetCallerIdentity`: the caller's user id, account and ARN.
 fn get_caller_identity(ctx: &Context) -> Result<Value, AwsError> {
     let p = &ctx.principal;
-    to_output(&GetCallerIdentityResponse { user_id: &p.user_id, account: p.account.as_str(), arn: &p.arn })
+    to_output(&GetCallerIdentityResponse {
+        user_id: &p.user_id,
+        account: p.account.as_str(),
+        arn: &p.arn,
+    })
 }
 
 #[cfg(test)]
@@ -63,7 +67,11 @@ mod tests {
     #[tokio::test]
     async fn root_identity() {
         let account = AccountId::parse("000000000000").unwrap();
-        let creds = RootCredentials { access_key_id: "test".into(), secret: "test".into(), account: account.clone() };
+        let creds = RootCredentials {
+            access_key_id: "test".into(),
+            secret: "test".into(),
+            account: account.clone(),
+        };
         let store = mamori_store::Store::in_memory().unwrap();
         let d = Dispatcher::new(vec![Arc::new(Sts)], Arc::new(creds), Arc::new(RealClock), store);
         let region = Region::parse("us-east-1").unwrap();

@@ -16,8 +16,9 @@ pub(super) fn decode(model: &ServiceModel, shape: &str, body: &Bytes) -> Result<
     if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
-    let cbor: Cbor = ciborium::from_reader(body.as_ref())
-        .map_err(|e| AwsError::new("SerializationException", format!("Malformed CBOR request body: {e}")))?;
+    let cbor: Cbor = ciborium::from_reader(body.as_ref()).map_err(|e| {
+        AwsError::new("SerializationException", format!("Malformed CBOR request body: {e}"))
+    })?;
     if !cbor.is_map() {
         return Err(AwsError::new("SerializationException", "The request body must be a CBOR map"));
     }
@@ -35,7 +36,9 @@ fn to_json(v: Cbor, depth: usize) -> Result<Value, AwsError> {
             i64::try_from(i).map(Value::from).unwrap_or_else(|_| Value::from(i as f64))
         }
         Cbor::Float(f) if f.is_nan() => Value::from("NaN"),
-        Cbor::Float(f) if f.is_infinite() => Value::from(if f > 0.0 { "Infinity" } else { "-Infinity" }),
+        Cbor::Float(f) if f.is_infinite() => {
+            Value::from(if f > 0.0 { "Infinity" } else { "-Infinity" })
+        }
         Cbor::Float(f) => Value::from(f),
         Cbor::Bytes(b) => Value::from(B64.encode(b)),
         Cbor::Text(s) => Value::from(s),
@@ -43,14 +46,17 @@ fn to_json(v: Cbor, depth: usize) -> Result<Value, AwsError> {
         Cbor::Null => Value::Null,
         // Tag 1 is an epoch-seconds timestamp; other tags are unwrapped.
         Cbor::Tag(_, inner) => to_json(*inner, depth + 1)?,
-        Cbor::Array(items) => {
-            Value::Array(items.into_iter().map(|i| to_json(i, depth + 1)).collect::<Result<_, _>>()?)
-        }
+        Cbor::Array(items) => Value::Array(
+            items.into_iter().map(|i| to_json(i, depth + 1)).collect::<Result<_, _>>()?,
+        ),
         Cbor::Map(entries) => {
             let mut obj = Map::new();
             for (k, v) in entries {
                 let Cbor::Text(k) = k else {
-                    return Err(AwsError::new("SerializationException", "CBOR map keys must be text"));
+                    return Err(AwsError::new(
+                        "SerializationException",
+                        "CBOR map keys must be text",
+                    ));
                 };
                 obj.insert(k, to_json(v, depth + 1)?);
             }
@@ -76,14 +82,26 @@ fn to_cbor(model: &ServiceModel, shape_name: &str, v: &Value) -> Cbor {
             )
         }
         (Some(ShapeType::List), Value::Array(items)) => {
-            let member = model.shape(shape_name).and_then(|s| s.member.as_ref()).map(|m| m.shape.clone());
-            Cbor::Array(items.iter().map(|i| to_cbor(model, member.as_deref().unwrap_or_default(), i)).collect())
+            let member =
+                model.shape(shape_name).and_then(|s| s.member.as_ref()).map(|m| m.shape.clone());
+            Cbor::Array(
+                items
+                    .iter()
+                    .map(|i| to_cbor(model, member.as_deref().unwrap_or_default(), i))
+                    .collect(),
+            )
         }
         (Some(ShapeType::Map), Value::Object(obj)) => {
-            let vshape = model.shape(shape_name).and_then(|s| s.value.as_ref()).map(|m| m.shape.clone());
+            let vshape =
+                model.shape(shape_name).and_then(|s| s.value.as_ref()).map(|m| m.shape.clone());
             Cbor::Map(
                 obj.iter()
-                    .map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(model, vshape.as_deref().unwrap_or_default(), v)))
+                    .map(|(k, v)| {
+                        (
+                            Cbor::Text(k.clone()),
+                            to_cbor(model, vshape.as_deref().unwrap_or_default(), v),
+                        )
+                    })
                     .collect(),
             )
         }
@@ -91,11 +109,13 @@ fn to_cbor(model: &ServiceModel, shape_name: &str, v: &Value) -> Cbor {
             Cbor::Tag(1, Box::new(Cbor::Float(n.as_f64().unwrap_or_default())))
         }
         (Some(ShapeType::Blob), Value::String(s)) => Cbor::Bytes(B64.decode(s).unwrap_or_default()),
-        (Some(ShapeType::Float | ShapeType::Double), Value::String(s)) => Cbor::Float(match s.as_str() {
-            "Infinity" => f64::INFINITY,
-            "-Infinity" => f64::NEG_INFINITY,
-            _ => f64::NAN,
-        }),
+        (Some(ShapeType::Float | ShapeType::Double), Value::String(s)) => {
+            Cbor::Float(match s.as_str() {
+                "Infinity" => f64::INFINITY,
+                "-Infinity" => f64::NEG_INFINITY,
+                _ => f64::NAN,
+            })
+        }
         (Some(ShapeType::Float | ShapeType::Double), Value::Number(n)) => {
             Cbor::Float(n.as_f64().unwrap_or_default())
         }
@@ -106,10 +126,12 @@ fn to_cbor(model: &ServiceModel, shape_name: &str, v: &Value) -> Cbor {
         (_, Value::String(s)) => Cbor::Text(s.clone()),
         (_, Value::Bool(b)) => Cbor::Bool(*b),
         (_, Value::Null) => Cbor::Null,
-        (_, Value::Array(items)) => Cbor::Array(items.iter().map(|i| to_cbor(model, "", i)).collect()),
-        (_, Value::Object(obj)) => {
-            Cbor::Map(obj.iter().map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(model, "", v))).collect())
+        (_, Value::Array(items)) => {
+            Cbor::Array(items.iter().map(|i| to_cbor(model, "", i)).collect())
         }
+        (_, Value::Object(obj)) => Cbor::Map(
+            obj.iter().map(|(k, v)| (Cbor::Text(k.clone()), to_cbor(model, "", v))).collect(),
+        ),
     }
 }
 
@@ -122,7 +144,11 @@ fn response(status: u16, body: &Cbor) -> WireResponse {
     resp
 }
 
-pub(super) fn encode(model: &ServiceModel, op: &Operation, output: &Value) -> Result<WireResponse, AwsError> {
+pub(super) fn encode(
+    model: &ServiceModel,
+    op: &Operation,
+    output: &Value,
+) -> Result<WireResponse, AwsError> {
     let body = match &op.output {
         Some(out) => {
             let checked = super::json::conform_output(model, &out.shape, output, "")?;
@@ -148,7 +174,10 @@ fn to_cbor_plain(v: &Value) -> Cbor {
     match v {
         Value::String(s) => Cbor::Text(s.clone()),
         Value::Bool(b) => Cbor::Bool(*b),
-        Value::Number(n) => n.as_i64().map(|i| Cbor::Integer(i.into())).unwrap_or(Cbor::Float(n.as_f64().unwrap_or_default())),
+        Value::Number(n) => n
+            .as_i64()
+            .map(|i| Cbor::Integer(i.into()))
+            .unwrap_or(Cbor::Float(n.as_f64().unwrap_or_default())),
         _ => Cbor::Null,
     }
 }
@@ -176,7 +205,10 @@ mod tests {
         let mut bytes = Vec::new();
         ciborium::into_writer(&input, &mut bytes).unwrap();
         let v = decode(model, "PutMetricDataInput", &Bytes::from(bytes)).unwrap();
-        assert_eq!(v, json!({"Namespace": "App", "MetricData": [{"MetricName": "Errors", "Timestamp": 1.6e9, "Value": 3}]}));
+        assert_eq!(
+            v,
+            json!({"Namespace": "App", "MetricData": [{"MetricName": "Errors", "Timestamp": 1.6e9, "Value": 3}]})
+        );
         assert!(decode(model, "PutMetricDataInput", &Bytes::from_static(b"\xff\x00")).is_err());
     }
 }

@@ -18,7 +18,10 @@ pub(super) fn decode(model: &ServiceModel, shape: &str, body: &Bytes) -> Result<
         })?
     };
     if !value.is_object() {
-        return Err(AwsError::new("SerializationException", "The request body must be a JSON object"));
+        return Err(AwsError::new(
+            "SerializationException",
+            "The request body must be a JSON object",
+        ));
     }
     conform_input(model, shape, value, "", Protocol::Json11)
 }
@@ -114,7 +117,8 @@ pub(super) fn conform_output(
     path: &str,
 ) -> Result<Value, AwsError> {
     let Some(shape) = model.shape(shape_name) else { return Ok(value.clone()) };
-    let bug = |what: &str| AwsError::internal(format!("output of {shape_name} at '{path}': {what}"));
+    let bug =
+        |what: &str| AwsError::internal(format!("output of {shape_name} at '{path}': {what}"));
     Ok(match (shape.kind, value) {
         (ShapeType::Structure, Value::Object(obj)) => {
             let mut res = Map::new();
@@ -138,7 +142,10 @@ pub(super) fn conform_output(
         (ShapeType::List, Value::Array(items)) => {
             let member = shape.member.as_ref().map(|m| m.shape.as_str()).unwrap_or_default();
             Value::Array(
-                items.iter().map(|v| conform_output(model, member, v, path)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .map(|v| conform_output(model, member, v, path))
+                    .collect::<Result<_, _>>()?,
             )
         }
         (ShapeType::Map, Value::Object(obj)) => {
@@ -151,7 +158,10 @@ pub(super) fn conform_output(
         }
         (ShapeType::String | ShapeType::Blob, Value::String(_))
         | (ShapeType::Boolean, Value::Bool(_))
-        | (ShapeType::Integer | ShapeType::Long | ShapeType::Float | ShapeType::Double, Value::Number(_))
+        | (
+            ShapeType::Integer | ShapeType::Long | ShapeType::Float | ShapeType::Double,
+            Value::Number(_),
+        )
         | (ShapeType::Timestamp, Value::Number(_)) => value.clone(),
         (ShapeType::Float | ShapeType::Double, Value::String(s))
             if matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") =>
@@ -177,10 +187,19 @@ pub(super) fn encode(
 }
 
 fn content_type(protocol: Protocol) -> &'static str {
-    if protocol == Protocol::Json10 { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" }
+    if protocol == Protocol::Json10 {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    }
 }
 
-pub(super) fn encode_error(protocol: Protocol, code: &str, err: &AwsError, status: u16) -> WireResponse {
+pub(super) fn encode_error(
+    protocol: Protocol,
+    code: &str,
+    err: &AwsError,
+    status: u16,
+) -> WireResponse {
     let mut body = err.extra.clone();
     body.insert("__type".into(), Value::from(code));
     body.insert("message".into(), Value::from(err.message.as_str()));

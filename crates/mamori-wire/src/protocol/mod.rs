@@ -107,7 +107,11 @@ pub struct WireResponse {
 
 impl WireResponse {
     fn new(status: u16, content_type: &str, body: impl Into<Bytes>) -> Self {
-        Self { status, headers: vec![("content-type".into(), content_type.into())], body: body.into() }
+        Self {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        }
     }
 
     /// A header of the response.
@@ -137,7 +141,9 @@ pub fn decode_input(
         Protocol::Query | Protocol::Ec2 => query::decode(model, &input.shape, protocol, req)?,
         Protocol::Json10 | Protocol::Json11 => json::decode(model, &input.shape, req.body)?,
         Protocol::Cbor => cbor::decode(model, &input.shape, req.body)?,
-        Protocol::RestJson | Protocol::RestXml => rest::decode(model, op, &input.shape, protocol, req)?,
+        Protocol::RestJson | Protocol::RestXml => {
+            rest::decode(model, op, &input.shape, protocol, req)?
+        }
     };
     let errors = validate::check(model, &input.shape, &value);
     if errors.is_empty() {
@@ -156,7 +162,9 @@ pub fn encode_output(
     ctx: EncodeCtx<'_>,
 ) -> Result<WireResponse, AwsError> {
     let mut resp = match protocol {
-        Protocol::Query | Protocol::Ec2 => query::encode(model, op, protocol, output, ctx.request_id)?,
+        Protocol::Query | Protocol::Ec2 => {
+            query::encode(model, op, protocol, output, ctx.request_id)?
+        }
         Protocol::Json10 | Protocol::Json11 => json::encode(model, op, protocol, output)?,
         Protocol::Cbor => cbor::encode(model, op, output)?,
         Protocol::RestJson | Protocol::RestXml => rest::encode(model, op, protocol, output)?,
@@ -177,18 +185,22 @@ pub fn encode_error(
         Some(m) => m.error_wire(&err.code),
         None => (err.code.clone(), None),
     };
-    let status = err.status.or(model_status).unwrap_or(if err.is_server_fault() { 500 } else { 400 });
+    let status =
+        err.status.or(model_status).unwrap_or(if err.is_server_fault() { 500 } else { 400 });
     let fault = if err.is_server_fault() || status >= 500 { "Receiver" } else { "Sender" };
     let query_compatible = model.is_some_and(|m| m.metadata.query_compatible());
     let mut resp = match protocol {
-        Protocol::Query => query::encode_error(model, &wire_code, fault, err, status, ctx.request_id),
+        Protocol::Query => {
+            query::encode_error(model, &wire_code, fault, err, status, ctx.request_id)
+        }
         Protocol::Ec2 => query::encode_ec2_error(&wire_code, err, status, ctx.request_id),
         Protocol::Json10 | Protocol::Json11 => json::encode_error(protocol, &err.code, err, status),
         Protocol::Cbor => cbor::encode_error(&err.code, err, status),
         Protocol::RestJson => rest::encode_json_error(&err.code, err, status),
         Protocol::RestXml => rest::encode_xml_error(&wire_code, err, status, ctx.request_id),
     };
-    if query_compatible && matches!(protocol, Protocol::Json10 | Protocol::Json11 | Protocol::Cbor) {
+    if query_compatible && matches!(protocol, Protocol::Json10 | Protocol::Json11 | Protocol::Cbor)
+    {
         resp.headers.push(("x-amzn-query-error".into(), format!("{wire_code};{fault}")));
     }
     add_request_id(&mut resp, protocol, ctx.request_id);
@@ -264,14 +276,18 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip() {
-        for text in ["2020-09-13T12:26:40.005Z", "1600000000.005", "Sun, 13 Sep 2020 12:26:40 GMT"] {
+        for text in ["2020-09-13T12:26:40.005Z", "1600000000.005", "Sun, 13 Sep 2020 12:26:40 GMT"]
+        {
             let v = parse_timestamp(text).unwrap();
             let secs = v.as_f64().unwrap();
             assert!((secs - 1_600_000_000.0).abs() < 0.01, "{text}: {v}");
         }
         let v = parse_timestamp("2020-09-13T12:26:40.005Z").unwrap();
         assert_eq!(format_timestamp(&v, "iso8601").unwrap(), "2020-09-13T12:26:40.005Z");
-        assert_eq!(format_timestamp(&Value::from(0), "rfc822").unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            format_timestamp(&Value::from(0), "rfc822").unwrap(),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
         assert!(parse_timestamp("yesterday").is_none());
     }
 }

@@ -127,7 +127,9 @@ impl Decoder<'_> {
                 Ok((!items.is_empty()).then_some(Value::Array(items)))
             }
             ShapeType::Map => {
-                let (Some(kmember), Some(vmember)) = (&shape.key, &shape.value) else { return Ok(None) };
+                let (Some(kmember), Some(vmember)) = (&shape.key, &shape.value) else {
+                    return Ok(None);
+                };
                 let base = if flattened { key.to_owned() } else { format!("{key}.entry") };
                 let kname = kmember.location_name.as_deref().unwrap_or("key");
                 let vname = vmember.location_name.as_deref().unwrap_or("value");
@@ -167,7 +169,9 @@ impl Decoder<'_> {
             ShapeType::String => Value::from(text),
             ShapeType::Blob => {
                 // Query sends blobs base64-encoded, which is also the neutral form.
-                base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| bad("base64"))?;
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(|_| bad("base64"))?;
                 Value::from(text)
             }
             ShapeType::Boolean => match text {
@@ -183,7 +187,9 @@ impl Decoder<'_> {
                 serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::from(text))
             }
             ShapeType::Timestamp => parse_timestamp(text).ok_or_else(|| bad("a timestamp"))?,
-            ShapeType::Structure | ShapeType::List | ShapeType::Map => return Err(bad("a structure")),
+            ShapeType::Structure | ShapeType::List | ShapeType::Map => {
+                return Err(bad("a structure"));
+            }
         })
     }
 }
@@ -243,7 +249,12 @@ pub(super) fn encode_error(
     WireResponse::new(status, "text/xml", body)
 }
 
-pub(super) fn encode_ec2_error(code: &str, err: &AwsError, status: u16, request_id: &str) -> WireResponse {
+pub(super) fn encode_ec2_error(
+    code: &str,
+    err: &AwsError,
+    status: u16,
+    request_id: &str,
+) -> WireResponse {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
         escape(code),
@@ -281,11 +292,16 @@ mod tests {
                    "Attributes": {"RawMessageDelivery": "true", "FilterPolicy": "{}"},
                    "ReturnSubscriptionArn": true})
         );
-        let body = Bytes::from("TopicArn=t&Tags.member.1.Key=k&Tags.member.1.Value=v&Tags.member.2.Key=k2&Tags.member.2.Value=v2");
+        let body = Bytes::from(
+            "TopicArn=t&Tags.member.1.Key=k&Tags.member.1.Value=v&Tags.member.2.Key=k2&Tags.member.2.Value=v2",
+        );
         let v = decode(model, "TagResourceRequest", Protocol::Query, &req(&body, &headers));
         assert!(v.is_ok());
-        let body = Bytes::from("ResourceArn=t&Tags.member.1.Key=k&Tags.member.1.Value=v&Tags.member.2.Key=k2&Tags.member.2.Value=v2");
-        let v = decode(model, "TagResourceRequest", Protocol::Query, &req(&body, &headers)).unwrap();
+        let body = Bytes::from(
+            "ResourceArn=t&Tags.member.1.Key=k&Tags.member.1.Value=v&Tags.member.2.Key=k2&Tags.member.2.Value=v2",
+        );
+        let v =
+            decode(model, "TagResourceRequest", Protocol::Query, &req(&body, &headers)).unwrap();
         assert_eq!(v["Tags"], json!([{"Key": "k", "Value": "v"}, {"Key": "k2", "Value": "v2"}]));
     }
 
@@ -294,7 +310,8 @@ mod tests {
         let model = crate::models::get("cloudwatch").unwrap();
         let headers = http::HeaderMap::new();
         let body = Bytes::from("AlarmName=a&Period=abc");
-        let err = decode(model, "PutMetricAlarmInput", Protocol::Query, &req(&body, &headers)).unwrap_err();
+        let err = decode(model, "PutMetricAlarmInput", Protocol::Query, &req(&body, &headers))
+            .unwrap_err();
         assert_eq!(err.code, "ValidationError");
         assert!(err.message.contains("Period"), "{}", err.message);
     }

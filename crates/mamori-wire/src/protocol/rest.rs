@@ -35,7 +35,10 @@ pub fn match_uri(template: &str, path: &str, query: &str) -> Option<HashMap<Stri
                 if rest.is_empty() {
                     return None;
                 }
-                labels.insert(greedy.to_owned(), percent_decode_str(&rest).decode_utf8().ok()?.into_owned());
+                labels.insert(
+                    greedy.to_owned(),
+                    percent_decode_str(&rest).decode_utf8().ok()?.into_owned(),
+                );
                 pi = psegs.len();
                 continue;
             }
@@ -43,7 +46,8 @@ pub fn match_uri(template: &str, path: &str, query: &str) -> Option<HashMap<Stri
             if seg.is_empty() {
                 return None;
             }
-            labels.insert(label.to_owned(), percent_decode_str(seg).decode_utf8().ok()?.into_owned());
+            labels
+                .insert(label.to_owned(), percent_decode_str(seg).decode_utf8().ok()?.into_owned());
             pi += 1;
         } else if tseg.is_empty() && ti == tsegs.len() - 1 {
             // Template `/` or a trailing slash: the path must end here.
@@ -63,7 +67,8 @@ pub fn match_uri(template: &str, path: &str, query: &str) -> Option<HashMap<Stri
     }
     for lit in tquery.split('&').filter(|s| !s.is_empty()) {
         let (k, v) = lit.split_once('=').unwrap_or((lit, ""));
-        let found = form_urlencoded::parse(query.as_bytes()).any(|(qk, qv)| qk == k && (v.is_empty() || qv == v));
+        let found = form_urlencoded::parse(query.as_bytes())
+            .any(|(qk, qv)| qk == k && (v.is_empty() || qv == v));
         if !found {
             return None;
         }
@@ -88,7 +93,8 @@ pub(super) fn decode(
 ) -> Result<Value, AwsError> {
     let Some(shape) = model.shape(shape_name) else { return Ok(Value::Object(Map::new())) };
     let labels = match_uri(&op.http.request_uri, req.path, req.query).unwrap_or_default();
-    let query: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes()).into_owned().collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.query.as_bytes()).into_owned().collect();
     let mut res = Map::new();
     let mut has_body_members = false;
     for (name, member) in &shape.members {
@@ -123,10 +129,13 @@ pub(super) fn decode(
         if let Some(member) = shape.members.get(payload) {
             let kind = model.shape(&member.shape).map(|s| s.kind);
             let v = match kind {
-                Some(ShapeType::Blob) => (!req.body.is_empty()).then(|| Value::from(B64.encode(req.body))),
+                Some(ShapeType::Blob) => {
+                    (!req.body.is_empty()).then(|| Value::from(B64.encode(req.body)))
+                }
                 Some(ShapeType::String) => {
-                    let text = std::str::from_utf8(req.body)
-                        .map_err(|_| AwsError::new(protocol.serialization_code(), "The body is not valid UTF-8"))?;
+                    let text = std::str::from_utf8(req.body).map_err(|_| {
+                        AwsError::new(protocol.serialization_code(), "The body is not valid UTF-8")
+                    })?;
                     (!text.is_empty()).then(|| Value::from(text))
                 }
                 _ if req.body.is_empty() => None,
@@ -136,22 +145,29 @@ pub(super) fn decode(
                 res.insert(payload.clone(), v);
             }
         }
-    } else if has_body_members && !req.body.is_empty() {
-        if let Value::Object(obj) = body_value(model, shape_name, protocol, req)? {
-            for (k, v) in obj {
-                if shape.members.get(&k).is_some_and(|m| m.location.is_none()) {
-                    res.insert(k, v);
-                }
+    } else if has_body_members
+        && !req.body.is_empty()
+        && let Value::Object(obj) = body_value(model, shape_name, protocol, req)?
+    {
+        for (k, v) in obj {
+            if shape.members.get(&k).is_some_and(|m| m.location.is_none()) {
+                res.insert(k, v);
             }
         }
     }
     Ok(Value::Object(res))
 }
 
-fn body_value(model: &ServiceModel, shape: &str, protocol: Protocol, req: &WireRequest<'_>) -> Result<Value, AwsError> {
+fn body_value(
+    model: &ServiceModel,
+    shape: &str,
+    protocol: Protocol,
+    req: &WireRequest<'_>,
+) -> Result<Value, AwsError> {
     if protocol == Protocol::RestJson {
-        let v: Value = serde_json::from_slice(req.body)
-            .map_err(|e| AwsError::new("SerializationException", format!("Malformed JSON request body: {e}")))?;
+        let v: Value = serde_json::from_slice(req.body).map_err(|e| {
+            AwsError::new("SerializationException", format!("Malformed JSON request body: {e}"))
+        })?;
         return super::json::conform_input(model, shape, v, "", protocol);
     }
     let root = xml::parse(req.body).map_err(|e| {
@@ -160,7 +176,12 @@ fn body_value(model: &ServiceModel, shape: &str, protocol: Protocol, req: &WireR
     from_xml(model, shape, &root)
 }
 
-fn query_member(model: &ServiceModel, member: &Member, wire: &str, query: &[(String, String)]) -> Result<Option<Value>, AwsError> {
+fn query_member(
+    model: &ServiceModel,
+    member: &Member,
+    wire: &str,
+    query: &[(String, String)],
+) -> Result<Option<Value>, AwsError> {
     let Some(shape) = model.shape(&member.shape) else { return Ok(None) };
     Ok(match shape.kind {
         ShapeType::List => {
@@ -173,7 +194,8 @@ fn query_member(model: &ServiceModel, member: &Member, wire: &str, query: &[(Str
             (!items.is_empty()).then_some(Value::Array(items))
         }
         ShapeType::Map => {
-            let map: Map<String, Value> = query.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+            let map: Map<String, Value> =
+                query.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
             (!map.is_empty()).then_some(Value::Object(map))
         }
         _ => match query.iter().find(|(k, _)| k == wire) {
@@ -183,15 +205,27 @@ fn query_member(model: &ServiceModel, member: &Member, wire: &str, query: &[(Str
     })
 }
 
-fn header_value(model: &ServiceModel, member: &Member, text: &str, protocol: Protocol, wire: &str) -> Result<Value, AwsError> {
+fn header_value(
+    model: &ServiceModel,
+    member: &Member,
+    text: &str,
+    protocol: Protocol,
+    wire: &str,
+) -> Result<Value, AwsError> {
     let shape = model.shape(&member.shape);
     match shape.map(|s| s.kind) {
         Some(ShapeType::List) => {
-            let item = shape.and_then(|s| s.member.as_ref()).map(|m| m.shape.as_str()).unwrap_or_default();
-            let items = text.split(',').map(|p| scalar(model, item, p.trim(), wire)).collect::<Result<_, _>>()?;
+            let item =
+                shape.and_then(|s| s.member.as_ref()).map(|m| m.shape.as_str()).unwrap_or_default();
+            let items = text
+                .split(',')
+                .map(|p| scalar(model, item, p.trim(), wire))
+                .collect::<Result<_, _>>()?;
             Ok(Value::Array(items))
         }
-        Some(ShapeType::String) if shape.is_some_and(|s| s.enum_values.is_none()) && text.starts_with("ey") => {
+        Some(ShapeType::String)
+            if shape.is_some_and(|s| s.enum_values.is_none()) && text.starts_with("ey") =>
+        {
             // JSON-valued headers (mediaType) arrive base64-encoded; keep them as sent.
             let _ = protocol;
             Ok(Value::from(text))
@@ -200,14 +234,28 @@ fn header_value(model: &ServiceModel, member: &Member, text: &str, protocol: Pro
     }
 }
 
-fn scalar(model: &ServiceModel, shape_name: &str, text: &str, wire: &str) -> Result<Value, AwsError> {
+fn scalar(
+    model: &ServiceModel,
+    shape_name: &str,
+    text: &str,
+    wire: &str,
+) -> Result<Value, AwsError> {
     let kind = model.shape(shape_name).map(|s| s.kind).unwrap_or(ShapeType::String);
-    let bad = |what: &str| AwsError::new("InvalidArgument", format!("Invalid value '{text}' for {wire}: expected {what}"));
+    let bad = |what: &str| {
+        AwsError::new(
+            "InvalidArgument",
+            format!("Invalid value '{text}' for {wire}: expected {what}"),
+        )
+    };
     Ok(match kind {
-        ShapeType::Integer | ShapeType::Long => Value::from(text.parse::<i64>().map_err(|_| bad("an integer"))?),
+        ShapeType::Integer | ShapeType::Long => {
+            Value::from(text.parse::<i64>().map_err(|_| bad("an integer"))?)
+        }
         ShapeType::Float | ShapeType::Double => {
             let f = text.parse::<f64>().map_err(|_| bad("a number"))?;
-            serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| bad("a finite number"))?
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(|| bad("a finite number"))?
         }
         ShapeType::Boolean => match text {
             "true" => Value::Bool(true),
@@ -242,8 +290,10 @@ fn from_xml(model: &ServiceModel, shape_name: &str, el: &Element) -> Result<Valu
                     let item = mshape.and_then(|s| s.member.as_ref());
                     let item_name = item.and_then(|m| m.location_name.as_deref()).unwrap_or(wire);
                     let item_shape = item.map(|m| m.shape.as_str()).unwrap_or_default();
-                    let items: Vec<Value> =
-                        el.named(item_name).map(|c| from_xml(model, item_shape, c)).collect::<Result<_, _>>()?;
+                    let items: Vec<Value> = el
+                        .named(item_name)
+                        .map(|c| from_xml(model, item_shape, c))
+                        .collect::<Result<_, _>>()?;
                     if !items.is_empty() {
                         obj.insert(name.clone(), Value::Array(items));
                     }
@@ -257,11 +307,17 @@ fn from_xml(model: &ServiceModel, shape_name: &str, el: &Element) -> Result<Valu
             let item = shape.member.as_ref();
             let item_name = item.and_then(|m| m.location_name.as_deref()).unwrap_or("member");
             let item_shape = item.map(|m| m.shape.as_str()).unwrap_or_default();
-            Value::Array(el.named(item_name).map(|c| from_xml(model, item_shape, c)).collect::<Result<_, _>>()?)
+            Value::Array(
+                el.named(item_name)
+                    .map(|c| from_xml(model, item_shape, c))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         ShapeType::Map => {
-            let kname = shape.key.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("key");
-            let vname = shape.value.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("value");
+            let kname =
+                shape.key.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("key");
+            let vname =
+                shape.value.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("value");
             let vshape = shape.value.as_ref().map(|m| m.shape.as_str()).unwrap_or_default();
             let mut obj = Map::new();
             for entry in el.named("entry") {
@@ -291,24 +347,35 @@ pub(super) fn encode(
         return Ok(WireResponse::new(status, content_type, body));
     };
     let checked = super::json::conform_output(model, &out.shape, output, "")?;
-    let Some(shape) = model.shape(&out.shape) else { return Ok(WireResponse::new(status, content_type, "")) };
+    let Some(shape) = model.shape(&out.shape) else {
+        return Ok(WireResponse::new(status, content_type, ""));
+    };
     let obj = checked.as_object().cloned().unwrap_or_default();
     let mut body_members = Map::new();
     for (name, member) in &shape.members {
         let Some(v) = obj.get(name) else { continue };
         let wire = member.location_name.as_deref().unwrap_or(name);
         match member.location.as_deref() {
-            Some("statusCode") => status = v.as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(status),
+            Some("statusCode") => {
+                status = v.as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(status)
+            }
             Some("header") => {
                 let text = match v {
-                    Value::Array(items) => items.iter().filter_map(|i| xml::scalar_text(model, member, i)).collect::<Vec<_>>().join(","),
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| xml::scalar_text(model, member, i))
+                        .collect::<Vec<_>>()
+                        .join(","),
                     _ => header_text(model, member, v).unwrap_or_default(),
                 };
                 headers.push((wire.to_ascii_lowercase(), text));
             }
             Some("headers") => {
                 for (k, hv) in v.as_object().into_iter().flatten() {
-                    headers.push((format!("{}{k}", wire.to_ascii_lowercase()), hv.as_str().unwrap_or_default().to_owned()));
+                    headers.push((
+                        format!("{}{k}", wire.to_ascii_lowercase()),
+                        hv.as_str().unwrap_or_default().to_owned(),
+                    ));
                 }
             }
             _ => {
@@ -341,7 +408,10 @@ pub(super) fn encode(
     } else if body_members.is_empty() {
         Vec::new()
     } else {
-        let root = shape.location_name.clone().unwrap_or_else(|| out.shape.trim_end_matches("Output").to_owned());
+        let root = shape
+            .location_name
+            .clone()
+            .unwrap_or_else(|| out.shape.trim_end_matches("Output").to_owned());
         xml_document(model, &out.shape, &root, &Value::Object(body_members)).into_bytes()
     };
     let mut resp = WireResponse::new(status, &resp_content_type, body);
@@ -355,7 +425,11 @@ pub(super) fn encode(
 fn header_text(model: &ServiceModel, member: &Member, v: &Value) -> Option<String> {
     let shape = model.shape(&member.shape)?;
     if shape.kind == ShapeType::Timestamp {
-        let format = member.timestamp_format.as_deref().or(shape.timestamp_format.as_deref()).unwrap_or("rfc822");
+        let format = member
+            .timestamp_format
+            .as_deref()
+            .or(shape.timestamp_format.as_deref())
+            .unwrap_or("rfc822");
         return super::format_timestamp(v, format);
     }
     xml::scalar_text(model, member, v)
@@ -366,7 +440,9 @@ fn xml_document(model: &ServiceModel, shape_name: &str, root: &str, v: &Value) -
         .shape(shape_name)
         .and_then(|s| s.xml_namespace.as_ref())
         .map(|n| n.uri.clone())
-        .or_else(|| (model.id == "s3").then(|| "http://s3.amazonaws.com/doc/2006-03-01/".to_owned()));
+        .or_else(|| {
+            (model.id == "s3").then(|| "http://s3.amazonaws.com/doc/2006-03-01/".to_owned())
+        });
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     out.push('<');
     out.push_str(root);
@@ -382,12 +458,21 @@ fn xml_document(model: &ServiceModel, shape_name: &str, root: &str, v: &Value) -
 pub(super) fn encode_json_error(code: &str, err: &AwsError, status: u16) -> WireResponse {
     let mut body = err.extra.clone();
     body.insert("message".into(), Value::from(err.message.as_str()));
-    let mut resp = WireResponse::new(status, "application/json", serde_json::to_vec(&body).unwrap_or_default());
+    let mut resp = WireResponse::new(
+        status,
+        "application/json",
+        serde_json::to_vec(&body).unwrap_or_default(),
+    );
     resp.headers.push(("x-amzn-errortype".into(), code.to_owned()));
     resp
 }
 
-pub(super) fn encode_xml_error(code: &str, err: &AwsError, status: u16, request_id: &str) -> WireResponse {
+pub(super) fn encode_xml_error(
+    code: &str,
+    err: &AwsError,
+    status: u16,
+    request_id: &str,
+) -> WireResponse {
     let mut body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message>",
         escape(code),
@@ -400,7 +485,11 @@ pub(super) fn encode_xml_error(code: &str, err: &AwsError, status: u16, request_
         };
         body.push_str(&format!("<{k}>{}</{k}>", escape(&text)));
     }
-    body.push_str(&format!("<RequestId>{}</RequestId><HostId>{}</HostId></Error>", escape(request_id), escape(request_id)));
+    body.push_str(&format!(
+        "<RequestId>{}</RequestId><HostId>{}</HostId></Error>",
+        escape(request_id),
+        escape(request_id)
+    ));
     WireResponse::new(status, "application/xml", body)
 }
 
@@ -411,18 +500,30 @@ mod tests {
     #[test]
     fn uri_templates() {
         let cases = [
-            ("/{Bucket}/{Key+}", "/b/a/b%20c.txt", "", Some(vec![("Bucket", "b"), ("Key", "a/b c.txt")])),
+            (
+                "/{Bucket}/{Key+}",
+                "/b/a/b%20c.txt",
+                "",
+                Some(vec![("Bucket", "b"), ("Key", "a/b c.txt")]),
+            ),
             ("/{Bucket}?policy", "/b", "policy", Some(vec![("Bucket", "b")])),
             ("/{Bucket}?policy", "/b", "", None),
             ("/{Bucket}", "/b/k", "", None),
             ("/", "/", "", Some(vec![])),
             ("/", "/b", "", None),
-            ("/{Bucket}/{Key+}?uploads", "/b/k", "uploads=", Some(vec![("Bucket", "b"), ("Key", "k")])),
+            (
+                "/{Bucket}/{Key+}?uploads",
+                "/b/k",
+                "uploads=",
+                Some(vec![("Bucket", "b"), ("Key", "k")]),
+            ),
             ("/{Bucket}/{Key+}", "/b/", "", None),
         ];
         for (template, path, query, want) in cases {
             let got = match_uri(template, path, query);
-            let want = want.map(|w| w.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<HashMap<_, _>>());
+            let want = want.map(|w| {
+                w.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<HashMap<_, _>>()
+            });
             assert_eq!(got, want, "{template} {path}?{query}");
         }
         assert!(specificity("/{Bucket}?policy") > specificity("/{Bucket}"));

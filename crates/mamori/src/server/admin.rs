@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use super::App;
 
 fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
+    let mut resp =
+        Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
     *resp.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
     resp
@@ -25,16 +26,27 @@ fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
     reply(status, &json!({"error": code, "message": message}))
 }
 
-pub async fn handle(app: &App, parts: &http::request::Parts, body: &Bytes, request_id: &str) -> Response<Full<Bytes>> {
+pub async fn handle(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let path = parts.uri.path();
     let method = parts.method.as_str();
     let mut resp = match (method, path) {
         ("GET", "/_mamori/health") => health(app),
         ("GET", "/_mamori/clock") => clock_state(app),
         ("POST", "/_mamori/reset" | "/_mamori/clock") => {
-            let wire = WireRequest { method, path, query: parts.uri.query().unwrap_or(""), headers: &parts.headers, body };
+            let wire = WireRequest {
+                method,
+                path,
+                query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                body,
+            };
             if let Err(e) = require_root(app, &wire) {
-                return error(e.status.unwrap_or(403), &e.code, &e.message);
+                return error(403, &e.code, &e.message);
             }
             if path == "/_mamori/reset" { reset(app) } else { advance_clock(app, body).await }
         }
@@ -78,13 +90,26 @@ fn clock_state(app: &App) -> Response<Full<Bytes>> {
 
 /// Only a request signed by the root user may reset or move the clock.
 fn require_root(app: &App, req: &WireRequest<'_>) -> Result<(), AwsError> {
-    let signed = SignedRequest { method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body };
+    let signed = SignedRequest {
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers: req.headers,
+        body: req.body,
+    };
     let proto = mamori_wire::Protocol::Json11;
-    let params = sigv4::parse(&signed).map_err(|e| e.to_aws(proto))?.ok_or_else(|| SigError::Missing.to_aws(proto))?;
-    let cred = app.dispatcher.credentials().lookup(&params.access_key_id).ok_or_else(|| SigError::UnknownKey.to_aws(proto))?;
+    let params = sigv4::parse(&signed)
+        .map_err(|e| e.to_aws(proto))?
+        .ok_or_else(|| SigError::Missing.to_aws(proto))?;
+    let cred = app
+        .dispatcher
+        .credentials()
+        .lookup(&params.access_key_id)
+        .ok_or_else(|| SigError::UnknownKey.to_aws(proto))?;
     sigv4::verify(&signed, params, &cred.secret, Utc::now(), false).map_err(|e| e.to_aws(proto))?;
     if cred.principal.kind != PrincipalKind::Root {
-        return Err(AwsError::new("AccessDenied", "Only the root user may use the admin API").with_status(403));
+        return Err(AwsError::new("AccessDenied", "Only the root user may use the admin API")
+            .with_status(403));
     }
     Ok(())
 }
@@ -113,18 +138,38 @@ struct ClockRequest {
 async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
     let clock = app.dispatcher.clock().clone();
     let Some(manual) = clock.as_manual() else {
-        return error(409, "ClockNotManual", "the server runs on the real clock; start it with --clock manual");
+        return error(
+            409,
+            "ClockNotManual",
+            "the server runs on the real clock; start it with --clock manual",
+        );
     };
     let req: ClockRequest = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(e) => return error(400, "InvalidRequest", &format!("expected {{\"advance_seconds\": N}} or {{\"set\": \"RFC 3339\"}}: {e}")),
+        Err(e) => {
+            return error(
+                400,
+                "InvalidRequest",
+                &format!("expected {{\"advance_seconds\": N}} or {{\"set\": \"RFC 3339\"}}: {e}"),
+            );
+        }
     };
     let now = manual.now();
     let target = match (req.advance_seconds, req.set) {
-        (Some(s), None) if s.is_finite() && s >= 0.0 => now + TimeDelta::milliseconds((s * 1000.0) as i64),
+        (Some(s), None) if s.is_finite() && s >= 0.0 => {
+            now + TimeDelta::milliseconds((s * 1000.0) as i64)
+        }
         (None, Some(t)) if t >= now => t,
-        (None, Some(_)) => return error(400, "InvalidRequest", "the manual clock cannot go backwards"),
-        _ => return error(400, "InvalidRequest", "give exactly one of advance_seconds (>= 0) or set"),
+        (None, Some(_)) => {
+            return error(400, "InvalidRequest", "the manual clock cannot go backwards");
+        }
+        _ => {
+            return error(
+                400,
+                "InvalidRequest",
+                "give exactly one of advance_seconds (>= 0) or set",
+            );
+        }
     };
     app.dispatcher.scheduler().advance_to(&clock, target).await;
     tracing::info!(now = %clock.now(), "manual clock advanced");

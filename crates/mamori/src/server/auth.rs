@@ -29,7 +29,13 @@ const UNSIGNED_OPS: &[(&str, &str)] = &[
 ];
 
 fn signed<'a>(req: &WireRequest<'a>) -> SignedRequest<'a> {
-    SignedRequest { method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body }
+    SignedRequest {
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers: req.headers,
+        body: req.body,
+    }
 }
 
 /// Reads the signature parameters, if any.
@@ -49,22 +55,34 @@ pub fn authenticate(
         Some(p) => p,
         None => return anonymous(app, route),
     };
-    let credential = app.dispatcher.credentials().lookup(&params.access_key_id).ok_or_else(|| as_error(SigError::UnknownKey))?;
+    let credential = app
+        .dispatcher
+        .credentials()
+        .lookup(&params.access_key_id)
+        .ok_or_else(|| as_error(SigError::UnknownKey))?;
     if credential.session_token.is_some() && credential.session_token != params.security_token {
         return Err(as_error(SigError::UnknownKey));
     }
     let region = Region::parse(&params.region).ok_or_else(|| {
-        as_error(SigError::Incomplete(format!("Credential should be scoped to a valid region, not '{}'.", params.region)))
+        as_error(SigError::Incomplete(format!(
+            "Credential should be scoped to a valid region, not '{}'.",
+            params.region
+        )))
     })?;
     // Signatures are made on the client's wall clock, so they are checked against the
     // real time even when the server runs a manual clock.
-    let verified = sigv4::verify(&signed(req), params, &credential.secret, Utc::now(), route.model.id == "s3").map_err(as_error)?;
+    let verified =
+        sigv4::verify(&signed(req), params, &credential.secret, Utc::now(), route.model.id == "s3")
+            .map_err(as_error)?;
     let chunked = req
         .header("content-encoding")
         .is_some_and(|ce| ce.split(',').any(|c| c.trim().eq_ignore_ascii_case("aws-chunked")))
         || matches!(verified.payload, Payload::StreamingSigned { .. } | Payload::StreamingUnsigned);
     let body = if chunked && !req.body.is_empty() {
-        Some(sigv4::decode_chunked(req.body, &verified.payload, &verified.params).map_err(as_error)?)
+        Some(
+            sigv4::decode_chunked(req.body, &verified.payload, &verified.params)
+                .map_err(as_error)?,
+        )
     } else {
         None
     };
@@ -72,7 +90,8 @@ pub fn authenticate(
 }
 
 fn anonymous(app: &App, route: &Route) -> Result<Authenticated, AwsError> {
-    let unsigned_ok = route.model.id == "s3" || UNSIGNED_OPS.contains(&(route.model.id, route.operation.as_str()));
+    let unsigned_ok = route.model.id == "s3"
+        || UNSIGNED_OPS.contains(&(route.model.id, route.operation.as_str()));
     if !unsigned_ok {
         return Err(SigError::Missing.to_aws(route.protocol));
     }

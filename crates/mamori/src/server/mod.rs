@@ -95,10 +95,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -110,9 +111,12 @@ async fn shutdown_signal() {
 
 fn to_http(resp: WireResponse) -> Response<Full<Bytes>> {
     let mut out = Response::new(Full::new(resp.body));
-    *out.status_mut() = http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *out.status_mut() =
+        http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in resp.headers {
-        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(&v)) {
+        if let (Ok(k), Ok(v)) =
+            (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(&v))
+        {
             out.headers_mut().append(k, v);
         }
     }
@@ -140,14 +144,23 @@ async fn handle(app: &App, req: Request<Incoming>, remote: SocketAddr) -> Respon
             let error = if too_large {
                 AwsError::new(
                     "RequestEntityTooLarge",
-                    format!("The request body exceeds the maximum of {} bytes", app.args.max_body_bytes),
+                    format!(
+                        "The request body exceeds the maximum of {} bytes",
+                        app.args.max_body_bytes
+                    ),
                 )
                 .with_status(413)
             } else {
-                AwsError::new("IncompleteBody", "The request body could not be read").with_status(400)
+                AwsError::new("IncompleteBody", "The request body could not be read")
+                    .with_status(400)
             };
             let ctx = EncodeCtx { request_id: &request_id, query_mode: false };
-            return to_http(protocol::encode_error(None, guess_protocol(&parts.headers), &error, ctx));
+            return to_http(protocol::encode_error(
+                None,
+                guess_protocol(&parts.headers),
+                &error,
+                ctx,
+            ));
         }
     };
     let path = parts.uri.path();
@@ -168,7 +181,12 @@ async fn handle(app: &App, req: Request<Incoming>, remote: SocketAddr) -> Respon
     to_http(resp)
 }
 
-async fn pipeline(app: &App, req: &WireRequest<'_>, remote: SocketAddr, request_id: &str) -> WireResponse {
+async fn pipeline(
+    app: &App,
+    req: &WireRequest<'_>,
+    remote: SocketAddr,
+    request_id: &str,
+) -> WireResponse {
     let sig = auth::parse(req);
     let scope = sig.as_ref().ok().and_then(|p| p.as_ref()).map(|p| p.service.as_str());
     let route = match route::route(req, scope) {
@@ -236,7 +254,8 @@ async fn pipeline(app: &App, req: &WireRequest<'_>, remote: SocketAddr, request_
         }
     };
     match app.dispatcher.call(&ctx, route.model.id, &route.operation, input).await {
-        Ok(output) => match protocol::encode_output(route.model, op, route.protocol, &output, ectx) {
+        Ok(output) => match protocol::encode_output(route.model, op, route.protocol, &output, ectx)
+        {
             Ok(resp) => resp,
             Err(error) => fail(&error),
         },

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, lints, Rust tests, docs, and the end-to-end
+# suite through boto3 and the aws CLI against a spawned server.
+# Installs its Python dependencies into ./.venv on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+
+step "python test environment"
+if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python -c 'import boto3, awscli, pytest' 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -r tests/e2e/requirements.txt
+fi
+
+step "end-to-end tests (boto3, aws CLI)"
+cargo build --locked --bin mamori
+.venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider "$@"
