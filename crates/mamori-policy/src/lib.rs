@@ -33,6 +33,7 @@
 //! assert_eq!(evaluate(&delete, &set).effect, DecisionEffect::ExplicitDeny);
 //! ```
 
+#![doc = include_str!("../docs/choices.md")]
 #![forbid(unsafe_code)]
 
 mod condition;

@@ -10,6 +10,9 @@ use std::net::IpAddr;
 use common::*;
 use mamori_policy::{ContextValue, Operator, OperatorKind, SetOperator, Value};
 
+/// One table row: a `Condition` block, the request context, and whether the block holds.
+type Row<'a> = (&'a str, &'a [(&'a str, ContextValue)], bool);
+
 fn ip(text: &str) -> ContextValue {
     ContextValue::from(text.parse::<IpAddr>().unwrap())
 }
@@ -24,7 +27,7 @@ fn string_operators() {
         r#"{"StringNotEqualsIgnoreCase":{"aws:PrincipalTag/job-category":"IAMUSER-ADMIN"}}"#;
     let like = r#"{"StringLike":{"s3:prefix":["","home/","home/${aws:username}/*"]}}"#;
     let not_like = r#"{"StringNotLike":{"s3:prefix":["home/*"]}}"#;
-    let cases: &[(&str, &[(&str, ContextValue)], bool)] = &[
+    let cases: &[Row] = &[
         // condition   context                                                    holds
         (tag, &[("aws:PrincipalTag/job-category", s("iamuser-admin"))], true),
         (tag, &[("aws:principaltag/JOB-category", s("iamuser-admin"))], true),
@@ -68,7 +71,7 @@ fn numeric_date_bool_binary_operators() {
     let insecure = r#"{"Bool":{"aws:SecureTransport":false}}"#;
     let binary = r#"{"BinaryEquals":{"custom:key":"QmluYXJ5VmFsdWVJbkJhc2U2NA=="}}"#;
     let bytes = ContextValue::from(Value::Binary(b"BinaryValueInBase64".to_vec()));
-    let cases: &[(&str, &[(&str, ContextValue)], bool)] = &[
+    let cases: &[Row] = &[
         (max_keys, &[("s3:max-keys", s("10"))], true),
         (max_keys, &[("s3:max-keys", ContextValue::from(7i64))], true),
         (max_keys, &[("s3:max-keys", s("11"))], false),
@@ -115,7 +118,7 @@ fn ip_arn_null_if_exists_operators() {
     let not_null = r#"{"Null":{"aws:TokenIssueTime":"false"}}"#;
     let if_exists = r#"{"StringLikeIfExists":{"ec2:InstanceType":["t1.*","t2.*","m3.*"]}}"#;
     let topic = "arn:aws:sns:us-east-1:123456789012:TOPIC-ID";
-    let cases: &[(&str, &[(&str, ContextValue)], bool)] = &[
+    let cases: &[Row] = &[
         (v4, &[("aws:SourceIp", ip("203.0.113.42"))], true),
         (v4, &[("aws:SourceIp", s("203.0.114.1"))], false),
         (v4, &[("aws:SourceIp", ip("::ffff:203.0.113.9"))], true),
@@ -161,7 +164,7 @@ fn set_operators_and_block_logic() {
     let and_keys = r#"{"StringEquals":{"aws:PrincipalTag/team":"red","aws:RequestTag/team":"red"},
                       "Bool":{"aws:MultiFactorAuthPresent":"true"}}"#;
     let tags = |v: &[&str]| ("aws:TagKeys", multi(v));
-    let cases: &[(&str, &[(&str, ContextValue)], bool)] = &[
+    let cases: &[Row] = &[
         (all, &[tags(&["environment"])], true),
         (all, &[tags(&["environment", "cost-center"])], true),
         (all, &[tags(&["environment", "dept"])], false),
@@ -212,7 +215,7 @@ fn variables_in_condition_values() {
     let team =
         r#"{"StringEquals":{"aws:RequestTag/team":"${aws:PrincipalTag/team, 'company-wide'}"}}"#;
     let escaped = r#"{"StringLike":{"s3:prefix":"${*}literal*"}}"#;
-    let cases: &[(&str, &[(&str, ContextValue)], bool)] = &[
+    let cases: &[Row] = &[
         (owner, &[("aws:ResourceTag/owner", s("bob")), ("aws:username", s("bob"))], true),
         (owner, &[("aws:ResourceTag/owner", s("bob")), ("aws:username", s("eve"))], false),
         // An unset variable makes StringEquals fail.
