@@ -60,6 +60,7 @@
 //! assert_eq!(Pattern::parse(&pattern.to_string())?.ast(), pattern.ast());
 //! # Ok::<(), mamori_pattern::PatternError>(())
 //! ```
+#![warn(missing_docs)]
 
 mod ast;
 mod aws_regex;
@@ -182,10 +183,10 @@ impl Pattern {
             (Outcome::NoMatch, _) => {}
             (Outcome::SpaceMatch(binding), Ast::Space(fields)) => {
                 for (field, index) in fields.iter().zip(binding) {
-                    if let (SpaceField::Named { name, .. }, Some(index)) = (field, index) {
-                        if let Some(value) = ev.fields.get(*index) {
-                            res.insert(format!("${name}"), (*value).to_owned());
-                        }
+                    if let (SpaceField::Named { name, .. }, Some(index)) = (field, index)
+                        && let Some(value) = ev.fields.get(*index)
+                    {
+                        res.insert(format!("${name}"), (*value).to_owned());
                     }
                 }
             }

@@ -24,6 +24,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Work with CloudWatch Logs filter patterns offline.
+    #[command(subcommand)]
+    Pattern(PatternCommand),
+}
+
+/// `mamori pattern ...`.
+#[derive(Debug, Subcommand)]
+pub enum PatternCommand {
+    /// Print the lines a filter pattern matches, with extracted values (as TestMetricFilter).
+    Test(crate::pattern_cmd::PatternTestArgs),
 }
 
 /// How time passes.
@@ -101,7 +111,7 @@ mod tests {
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
         let cli = Cli::parse_from(["mamori", "serve", "--in-memory", "--clock", "manual"]);
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
         assert!(args.in_memory);
         assert_eq!(args.clock, ClockMode::Manual);
         assert_eq!(args.listen.port(), 4566);

@@ -4,6 +4,7 @@
 mod cli;
 #[cfg(test)]
 mod coverage;
+mod pattern_cmd;
 mod server;
 mod tidy;
 
@@ -16,12 +17,16 @@ use mamori_service::{
 };
 use mamori_store::Store;
 
-use crate::cli::{Cli, ClockMode, Command, ServeArgs};
+use crate::cli::{Cli, ClockMode, Command, PatternCommand, ServeArgs};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Pattern(PatternCommand::Test(args)) => {
+            let matched = pattern_cmd::run(&args)?;
+            std::process::exit(if matched { 0 } else { 1 });
+        }
     }
 }
 
