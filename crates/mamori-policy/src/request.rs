@@ -145,10 +145,10 @@ impl Request {
         if !principal_type.is_empty() {
             keys.push(("aws:PrincipalType", principal_type.to_owned()));
         }
-        if principal.kind == PrincipalKind::IamUser {
-            if let Some((_, name)) = principal.arn.rsplit_once('/') {
-                keys.push(("aws:username", name.to_owned()));
-            }
+        if principal.kind == PrincipalKind::IamUser
+            && let Some((_, name)) = principal.arn.rsplit_once('/')
+        {
+            keys.push(("aws:username", name.to_owned()));
         }
         for (key, value) in keys {
             if self.context.lookup(&key.to_ascii_lowercase()).is_none() {

@@ -23,6 +23,9 @@ type HmacSha256 = Hmac<Sha256>;
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 const UNRESERVED_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 
+/// The time type the verifier takes, re-exported for callers without chrono.
+pub type Timestamp = DateTime<Utc>;
+
 /// The hash of an empty payload.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
