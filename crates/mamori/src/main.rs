@@ -60,6 +60,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret: args.secret_access_key.clone(),
         account: args.account.clone(),
     };
+    let credentials =
+        StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
     let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(server::run(dispatcher, args))
