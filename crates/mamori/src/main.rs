@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use mamori_service::{
     Clock, Dispatcher, ManualClock, RealClock, RootCredentials, Service, SharedClock,
+    StoreCredentials,
 };
 use mamori_store::Store;
 
