@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
 
 /// Every service mamori serves, in one place.
 fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts)]
+    vec![Arc::new(mamori_sts::Sts), Arc::new(mamori_cloudtrail::CloudTrail)]
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -65,5 +65,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
     let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(server::run(dispatcher, args))
+    runtime.block_on(async move {
+        let logs_interval =
+            chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
+        mamori_cloudtrail::install(&dispatcher, cloudtrail_shaper(), logs_interval);
+        server::run(dispatcher, args).await
+    })
+}
+
+/// CloudTrail's view of requests and responses comes from the service models, which
+/// only the wire crate knows; the binary hands it over as a function.
+fn cloudtrail_shaper() -> mamori_cloudtrail::Shaper {
+    Arc::new(|service, operation, input, output| match mamori_wire::models::get(service) {
+        Some(model) => mamori_wire::audit::cloudtrail_view(model, operation, input, output),
+        None => (input.clone(), output.cloned().unwrap_or_default()),
+    })
 }
