@@ -181,3 +181,31 @@ def test_history_keeps_90_days():
         assert events["Events"] == []
     finally:
         s.stop()
+
+
+def test_import_of_real_log_files(fresh_server, tmp_path):
+    import gzip
+    import subprocess
+    from conftest import BINARY
+    record = {"eventVersion": "1.08", "eventTime": "2023-05-01T12:00:00Z", "eventSource": "kms.amazonaws.com",
+              "eventName": "ScheduleKeyDeletion", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.5",
+              "userAgent": "aws-cli/2", "requestParameters": {"keyId": "k"}, "responseElements": None,
+              "requestID": "r1", "eventID": "imported-1", "readOnly": False, "eventType": "AwsApiCall",
+              "managementEvent": True, "recipientAccountId": "000000000000", "eventCategory": "Management",
+              "userIdentity": {"type": "IAMUser", "userName": "mallory", "accessKeyId": "AKIAIMPORT",
+                               "accountId": "000000000000", "arn": "arn:aws:iam::000000000000:user/mallory"}}
+    logs = tmp_path / "AWSLogs"
+    logs.mkdir()
+    with gzip.open(logs / "a.json.gz", "wt") as f:
+        json.dump({"Records": [record]}, f)
+    (logs / "broken.json").write_text('{"Records": [\n  {"eventTime": 1,\n')
+    proc = subprocess.run([str(BINARY), "cloudtrail", "import", "--endpoint", fresh_server.url, "--rebase-time", str(logs)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr  # the broken file is reported
+    assert "broken.json: line 3" in proc.stderr
+    assert "imported 1 records from 2 files" in proc.stderr
+    events = fresh_server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "mallory"}])["Events"]
+    assert [e["EventId"] for e in events] == ["imported-1"]
+    rec = json.loads(events[0]["CloudTrailEvent"])
+    assert rec["eventTime"] != "2023-05-01T12:00:00Z", "rebased to now"

@@ -24,9 +24,20 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// CloudTrail tools.
+    #[command(subcommand)]
+    Cloudtrail(CloudtrailCommand),
     /// Work with CloudWatch Logs filter patterns offline.
     #[command(subcommand)]
     Pattern(PatternCommand),
+}
+
+/// `mamori cloudtrail ...`.
+#[derive(Debug, Subcommand)]
+pub enum CloudtrailCommand {
+    /// Replay real CloudTrail log files (.json, .json.gz) into a running server's event
+    /// history, from where trails deliver them to their log groups.
+    Import(crate::import_cmd::ImportArgs),
 }
 
 /// `mamori pattern ...`.

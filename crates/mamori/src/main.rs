@@ -4,6 +4,7 @@
 mod cli;
 #[cfg(test)]
 mod coverage;
+mod import_cmd;
 mod pattern_cmd;
 mod server;
 mod tidy;
@@ -18,12 +19,16 @@ use mamori_service::{
 };
 use mamori_store::Store;
 
-use crate::cli::{Cli, ClockMode, Command, PatternCommand, ServeArgs};
+use crate::cli::{Cli, ClockMode, CloudtrailCommand, Command, PatternCommand, ServeArgs};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Cloudtrail(CloudtrailCommand::Import(args)) => {
+            let problems = import_cmd::run(&args)?;
+            std::process::exit(if problems == 0 { 0 } else { 1 });
+        }
         Command::Pattern(PatternCommand::Test(args)) => {
             let matched = pattern_cmd::run(&args)?;
             std::process::exit(if matched { 0 } else { 1 });

@@ -9,6 +9,7 @@
 
 mod delivery;
 mod errors;
+pub mod import;
 mod ops;
 pub mod record;
 pub mod recorder;
