@@ -30,9 +30,21 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The services that run periodic work, kept as their concrete types for
+/// [`register_tasks`].
+struct TaskServices {
+    logs: Arc<mamori_logs::Logs>,
+}
+
 /// Every service mamori serves, in one place.
-fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts)]
+fn services() -> (Vec<Arc<dyn Service>>, TaskServices) {
+    let logs = Arc::new(mamori_logs::Logs::new());
+    (vec![Arc::new(mamori_sts::Sts), logs.clone()], TaskServices { logs })
+}
+
+/// Registers the services' scheduler tasks.
+fn register_tasks(dispatcher: &Arc<Dispatcher>, tasks: TaskServices) {
+    mamori_logs::register_tasks(dispatcher, tasks.logs);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -60,7 +72,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret: args.secret_access_key.clone(),
         account: args.account.clone(),
     };
-    let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
+    let (services, tasks) = services();
+    let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
+    register_tasks(&dispatcher, tasks);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(server::run(dispatcher, args))
 }
