@@ -92,10 +92,13 @@ impl Stats {
     }
 }
 
+/// What a statistic set aggregates over: (filter index, dimensions, minute in epoch seconds).
+type SeriesKey = (usize, Vec<(String, String)>, i64);
+
 /// Aggregates one batch's matches into per-minute statistic sets.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    stats: BTreeMap<(usize, Vec<(String, String)>, i64), Stats>,
+    stats: BTreeMap<SeriesKey, Stats>,
     minutes: BTreeSet<i64>,
     matched: HashSet<(usize, i64)>,
 }

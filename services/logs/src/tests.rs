@@ -200,7 +200,8 @@ async fn metric_filters_queue_then_deliver() {
     .await;
     let mut pending = env.outbox();
     pending.sort_by(|a, b| (&a.metric_name, &a.dimensions).cmp(&(&b.metric_name, &b.dimensions)));
-    let summary: Vec<(&str, Vec<(String, String)>, f64, f64, f64, f64)> = pending
+    type Summary<'a> = (&'a str, Vec<(String, String)>, f64, f64, f64, f64);
+    let summary: Vec<Summary<'_>> = pending
         .iter()
         .map(|p| {
             (

@@ -230,10 +230,15 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
         }
         Ok(doc.sequence)
     })?;
-    tracing::debug!(
-        log_group = %group, log_stream = %stream, n_events = events.len(),
-        n_datapoints = datapoints.len(), "log events stored"
-    );
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        // `Metric:samples` per queued datapoint, for whoever follows a filter in the log.
+        let metrics: Vec<String> =
+            datapoints.iter().map(|p| format!("{}:{}", p.metric_name, p.sample_count)).collect();
+        tracing::debug!(
+            log_group = %group, log_stream = %stream, n_events = events.len(),
+            n_datapoints = datapoints.len(), metrics = %metrics.join(","), "log events stored"
+        );
+    }
     if !datapoints.is_empty() {
         let (delivery, d) = (svc.delivery.clone(), ctx.dispatcher.clone());
         tokio::spawn(async move { crate::metrics::try_deliver(&delivery, &d).await });
@@ -453,7 +458,9 @@ mod tests {
     #[test]
     fn classification() {
         let now = 100 * DAY_MS;
-        let cases: [(&[i64], Option<i32>, Rejected, std::ops::Range<usize>); 4] = [
+        // timestamps, retention, rejected, accepted range
+        type Case<'a> = (&'a [i64], Option<i32>, Rejected, std::ops::Range<usize>);
+        let cases: [Case<'_>; 4] = [
             (&[now - HOUR_MS, now], None, Rejected::default(), 0..2),
             (
                 &[now - 15 * DAY_MS, now - DAY_MS, now + 3 * HOUR_MS],
