@@ -173,6 +173,18 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
             .execute(params![self.ns, before])?)
     }
 
+    /// Deletes the records with the given ids (from [`Series::append`] or a [`Record`]);
+    /// returns how many there were. Used by outboxes that remove what was delivered.
+    pub fn delete_ids(&self, tx: &Tx<'_>, part: &str, ids: &[i64]) -> Result<usize> {
+        let mut stmt =
+            tx.tx.prepare_cached("DELETE FROM series WHERE id = ?1 AND ns = ?2 AND part = ?3")?;
+        let mut n = 0;
+        for id in ids {
+            n += stmt.execute(params![id, self.ns, part])?;
+        }
+        Ok(n)
+    }
+
     /// Deletes every record of a stream.
     pub fn delete_stream(&self, tx: &Tx<'_>, part: &str, stream: &str) -> Result<usize> {
         Ok(tx
@@ -218,5 +230,11 @@ mod tests {
         assert_eq!(store.read(|tx| EVENTS.last_id(tx, "p")).unwrap(), rest[2].id);
         let gone = store.write(|tx| EVENTS.delete_before(tx, "p", None, 25)).unwrap();
         assert_eq!(gone, 2);
+        // Ids of another partition or namespace are left alone.
+        let ids: Vec<i64> = back.iter().map(|r| r.id).collect();
+        assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "other", &ids)).unwrap(), 0);
+        assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "p", &ids)).unwrap(), 2);
+        let left = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
+        assert_eq!(left.iter().map(|r| r.ts).collect::<Vec<_>>(), [40]);
     }
 }

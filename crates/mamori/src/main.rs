@@ -36,9 +36,23 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The services that run periodic work, kept as their concrete types for
+/// [`register_tasks`].
+struct TaskServices {
+    logs: Arc<mamori_logs::Logs>,
+}
+
 /// Every service mamori serves, in one place.
-fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts), Arc::new(mamori_cloudtrail::CloudTrail)]
+fn services() -> (Vec<Arc<dyn Service>>, TaskServices) {
+    let logs = Arc::new(mamori_logs::Logs::new());
+    let services: Vec<Arc<dyn Service>> =
+        vec![Arc::new(mamori_sts::Sts), Arc::new(mamori_cloudtrail::CloudTrail), logs.clone()];
+    (services, TaskServices { logs })
+}
+
+/// Registers the services' scheduler tasks.
+fn register_tasks(dispatcher: &Arc<Dispatcher>, tasks: TaskServices) {
+    mamori_logs::register_tasks(dispatcher, tasks.logs);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -68,7 +82,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let credentials =
         StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
-    let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
+    let (services, tasks) = services();
+    let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
+    register_tasks(&dispatcher, tasks);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let logs_interval =
