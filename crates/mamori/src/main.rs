@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
 
 /// Every service mamori serves, in one place.
 fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts)]
+    vec![Arc::new(mamori_sts::Sts), Arc::new(mamori_cloudwatch::CloudWatch)]
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -61,6 +61,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         account: args.account.clone(),
     };
     let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
+    mamori_cloudwatch::register_tasks(&dispatcher);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(server::run(dispatcher, args))
 }

@@ -1,0 +1,3 @@
+//! Placeholder, replaced by the evaluation benchmark.
+
+fn main() {}

@@ -1,0 +1,212 @@
+//! Service tests: handlers called through the dispatcher against an in-memory store and
+//! a manual clock, with the scheduler driving evaluation.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta};
+use mamori_aws::{AccountId, Region};
+use mamori_service::{Dispatcher, ManualClock, Principal, RootCredentials, SharedClock};
+use serde_json::{Value, json};
+
+use super::*;
+
+const START: i64 = 1_700_000_015;
+
+struct Env {
+    d: Arc<Dispatcher>,
+    clock: SharedClock,
+}
+
+impl Env {
+    fn new() -> Self {
+        let account = AccountId::parse("000000000000").unwrap();
+        let creds = RootCredentials { access_key_id: "k".into(), secret: "s".into(), account };
+        let clock: SharedClock =
+            Arc::new(ManualClock::new(DateTime::from_timestamp(START, 0).unwrap()));
+        let store = mamori_store::Store::in_memory().unwrap();
+        let d = Dispatcher::new(vec![Arc::new(CloudWatch)], Arc::new(creds), clock.clone(), store);
+        register_tasks(&d);
+        Self { d, clock }
+    }
+
+    fn ctx(&self) -> Context {
+        let account = AccountId::parse("000000000000").unwrap();
+        Context::internal(
+            self.d.clone(),
+            Principal::root(account.clone()),
+            account,
+            Region::parse("us-east-1").unwrap(),
+        )
+    }
+
+    async fn call(&self, op: &str, input: Value) -> Result<Value, AwsError> {
+        self.d.call(&self.ctx(), "cloudwatch", op, input).await
+    }
+
+    async fn advance(&self, secs: i64) {
+        let until = self.clock.now() + TimeDelta::seconds(secs);
+        self.d.scheduler().advance_to(&self.clock, until).await;
+    }
+
+    async fn state(&self, name: &str) -> Value {
+        let got = self.call("DescribeAlarms", json!({"AlarmNames": [name]})).await.unwrap();
+        got["MetricAlarms"][0].clone()
+    }
+}
+
+fn cis_alarm(name: &str, metric: &str) -> Value {
+    json!({
+        "AlarmName": name, "ActionsEnabled": true,
+        "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:alerts"],
+        "OKActions": ["arn:aws:sns:us-east-1:000000000000:alerts"],
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
+        "MetricName": metric, "Namespace": "LogMetrics", "Period": 60, "Statistic": "Maximum",
+        "Threshold": 1.0, "TreatMissingData": "notBreaching"
+    })
+}
+
+#[tokio::test]
+async fn a_datapoint_alarms_then_the_alarm_returns_to_ok() {
+    let env = Env::new();
+    env.call("PutMetricAlarm", cis_alarm("root-usage", "RootUsage")).await.unwrap();
+    let a = env.state("root-usage").await;
+    assert_eq!(a["StateValue"], "INSUFFICIENT_DATA");
+    assert_eq!(a["StateReason"], "Unchecked: Initial alarm creation");
+    assert_eq!(a["AlarmArn"], "arn:aws:cloudwatch:us-east-1:000000000000:alarm:root-usage");
+    env.call("PutMetricData", json!({"Namespace": "LogMetrics", "MetricData": [{"MetricName": "RootUsage", "Value": 1.0}]}))
+        .await
+        .unwrap();
+    env.advance(60).await;
+    let a = env.state("root-usage").await;
+    assert_eq!(a["StateValue"], "ALARM", "{a}");
+    env.advance(60).await;
+    let a = env.state("root-usage").await;
+    assert_eq!(a["StateValue"], "OK", "{a}");
+    let history = env
+        .call(
+            "DescribeAlarmHistory",
+            json!({"AlarmName": "root-usage", "HistoryItemType": "StateUpdate"}),
+        )
+        .await
+        .unwrap();
+    let summaries: Vec<&str> = history["AlarmHistoryItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["HistorySummary"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        summaries,
+        ["Alarm updated from ALARM to OK", "Alarm updated from INSUFFICIENT_DATA to ALARM"]
+    );
+    // SNS is not registered here, so each action attempt is recorded as failed.
+    let actions = env
+        .call(
+            "DescribeAlarmHistory",
+            json!({"AlarmName": "root-usage", "HistoryItemType": "Action"}),
+        )
+        .await
+        .unwrap();
+    let first = &actions["AlarmHistoryItems"][0];
+    assert_eq!(
+        first["HistorySummary"],
+        "Failed to execute action arn:aws:sns:us-east-1:000000000000:alerts"
+    );
+}
+
+#[tokio::test]
+async fn statistics_per_period() {
+    let env = Env::new();
+    let t = START as f64;
+    let data: Vec<Value> = [1.0, 2.0, 3.0, 10.0]
+        .iter()
+        .map(|v| json!({"MetricName": "Latency", "Value": v, "Unit": "Milliseconds", "Timestamp": t}))
+        .collect();
+    env.call("PutMetricData", json!({"Namespace": "App", "MetricData": data})).await.unwrap();
+    let got = env
+        .call("GetMetricStatistics", json!({
+            "Namespace": "App", "MetricName": "Latency", "StartTime": t - 60.0, "EndTime": t + 60.0,
+            "Period": 60, "Statistics": ["Average", "Maximum", "SampleCount"]
+        }))
+        .await
+        .unwrap();
+    let dp = &got["Datapoints"][0];
+    assert_eq!(dp["Average"], 4.0);
+    assert_eq!(dp["Maximum"], 10.0);
+    assert_eq!(dp["SampleCount"], 4.0);
+    assert_eq!(dp["Unit"], "Milliseconds");
+    let got = env
+        .call("GetMetricStatistics", json!({
+            "Namespace": "App", "MetricName": "Latency", "StartTime": t - 60.0, "EndTime": t + 60.0,
+            "Period": 60, "ExtendedStatistics": ["p50"], "Unit": "Seconds"
+        }))
+        .await
+        .unwrap();
+    assert_eq!(got["Datapoints"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_input() {
+    let env = Env::new();
+    let cases = [
+        (
+            "PutMetricData",
+            json!({"Namespace": "AWS/EC2", "MetricData": [{"MetricName": "m", "Value": 1.0}]}),
+            "InvalidParameterValueException",
+        ),
+        (
+            "PutMetricData",
+            json!({"Namespace": "A", "MetricData": [{"MetricName": "m", "Value": 1.0, "StatisticValues": {"SampleCount": 1.0, "Sum": 1.0, "Minimum": 1.0, "Maximum": 1.0}}]}),
+            "InvalidParameterCombinationException",
+        ),
+        (
+            "PutMetricData",
+            json!({"Namespace": "A", "MetricData": [{"MetricName": "m", "Value": 1e300}]}),
+            "InvalidParameterValueException",
+        ),
+        (
+            "PutMetricData",
+            json!({"Namespace": "A", "MetricData": []}),
+            "MissingRequiredParameterException",
+        ),
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a", "MetricName": "m", "Namespace": "A", "Period": 45, "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}),
+            "InvalidParameterValueException",
+        ),
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a", "MetricName": "m", "Namespace": "A", "Period": 60, "Statistic": "Sum", "ExtendedStatistic": "p90", "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}),
+            "InvalidParameterCombinationException",
+        ),
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a", "MetricName": "m", "Namespace": "A", "Period": 60, "ExtendedStatistic": "tm90", "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}),
+            "InvalidParameterValueException",
+        ),
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a", "MetricName": "m", "Namespace": "A", "Period": 3600, "Statistic": "Sum", "EvaluationPeriods": 25, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}),
+            "InvalidParameterValueException",
+        ),
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a", "MetricName": "m", "Namespace": "A", "Period": 60, "Statistic": "Sum", "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}),
+            "MissingRequiredParameterException",
+        ),
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a", "MetricName": "m", "Namespace": "A", "Period": 60, "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold"}),
+            "ValidationException",
+        ),
+        (
+            "SetAlarmState",
+            json!({"AlarmName": "nope", "StateValue": "OK", "StateReason": "x"}),
+            "ResourceNotFound",
+        ),
+    ];
+    for (op, input, code) in cases {
+        let err = env.call(op, input.clone()).await.unwrap_err();
+        assert_eq!(err.code, code, "{op} {input}: {}", err.message);
+    }
+}
