@@ -416,3 +416,57 @@ def test_datapoints_and_alarms_survive_a_crash(fresh_server):
                                    EndTime=now + datetime.timedelta(minutes=1), Period=60, Statistics=["Sum"])
     assert got["Datapoints"][0]["Sum"] == 7
     assert state(cw, "durable")["Threshold"] == 1
+
+
+def test_get_metric_data_with_math_and_pages(server):
+    cw = server.client("cloudwatch")
+    ns = unique("Data")
+    now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    for i in range(3):
+        ts = now - datetime.timedelta(minutes=i)
+        cw.put_metric_data(Namespace=ns, MetricData=[
+            {"MetricName": "Errors", "Value": i + 1, "Timestamp": ts},
+            {"MetricName": "Requests", "Value": 10 * (i + 1), "Timestamp": ts}])
+
+    def stat(qid, name):
+        return {"Id": qid, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": ns, "MetricName": name}, "Period": 60, "Stat": "Sum"}}
+
+    queries = [stat("e", "Errors"), stat("r", "Requests"),
+               {"Id": "rate", "Expression": "100 * e / r", "Label": "ErrorRate"},
+               {"Id": "total", "Expression": "SUM(METRICS())"}]
+    got = cw.get_metric_data(MetricDataQueries=queries, StartTime=now - datetime.timedelta(minutes=10),
+                             EndTime=now + datetime.timedelta(minutes=1), ScanBy="TimestampAscending")
+    results = {r["Id"]: r for r in got["MetricDataResults"]}
+    assert set(results) == {"rate", "total"}
+    assert results["rate"]["Label"] == "ErrorRate" and results["rate"]["Values"] == [10.0, 10.0, 10.0]
+    assert results["total"]["Values"] == [33.0, 22.0, 11.0]
+    assert results["total"]["Timestamps"][-1] == now
+    # Pagination through boto3's paginator.
+    pages = list(cw.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=[stat("e", "Errors") | {"ReturnData": True}], StartTime=now - datetime.timedelta(minutes=10),
+        EndTime=now + datetime.timedelta(minutes=1), PaginationConfig={"PageSize": 2}))
+    values = [v for p in pages for r in p["MetricDataResults"] for v in r["Values"]]
+    assert values == [1.0, 2.0, 3.0]
+    with pytest.raises(ClientError) as exc:
+        cw.get_metric_data(MetricDataQueries=[{"Id": "x", "Expression": "FILL(e, 0)"}, stat("e", "Errors")],
+                           StartTime=now - datetime.timedelta(minutes=10), EndTime=now)
+    assert exc.value.response["Error"]["Code"] == "ValidationError"
+    # Metric math alarms: exactly one query returns data, all on one period.
+    alarm = unique("math")
+    for metrics, want in [
+        ([stat("e", "Errors") | {"ReturnData": True}, {"Id": "x", "Expression": "e * 2"}],
+         "Exactly one element of the metrics list should return data."),
+        ([stat("e", "Errors"), {"Id": "y", "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": ns, "MetricName": "Requests"}, "Period": 300, "Stat": "Sum"}},
+          {"Id": "x", "Expression": "e / y"}], "All metrics in a metric math alarm must have the same period."),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            cw.put_metric_alarm(AlarmName=alarm, Metrics=metrics, EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="GreaterThanThreshold")
+        assert exc.value.response["Error"]["Code"] == "ValidationError"
+        assert exc.value.response["Error"]["Message"] == want
+    cw.put_metric_alarm(AlarmName=alarm, Metrics=queries[:3], EvaluationPeriods=1, Threshold=5,
+                        ComparisonOperator="GreaterThanThreshold")
+    got = state(cw, alarm)
+    assert [m["Id"] for m in got["Metrics"]] == ["e", "r", "rate"] and "Period" not in got

@@ -13,6 +13,7 @@
 pub mod actions;
 mod errors;
 pub mod eval;
+pub mod math;
 pub mod ops;
 pub mod state;
 pub mod stats;

@@ -210,3 +210,64 @@ async fn bad_input() {
         assert_eq!(err.code, code, "{op} {input}: {}", err.message);
     }
 }
+
+#[tokio::test]
+async fn metric_math_alarm() {
+    let env = Env::new();
+    let q = |id: &str, metric: &str| json!({"Id": id, "ReturnData": false, "MetricStat": {"Metric": {"Namespace": "App", "MetricName": metric}, "Period": 60, "Stat": "Sum"}});
+    let metrics = json!([q("errors", "Errors"), q("requests", "Requests"), {"Id": "rate", "Expression": "100 * errors / requests", "ReturnData": true}]);
+    env.call("PutMetricAlarm", json!({
+        "AlarmName": "error-rate", "Metrics": metrics, "EvaluationPeriods": 1, "Threshold": 10.0,
+        "ComparisonOperator": "GreaterThanThreshold"
+    }))
+    .await
+    .unwrap();
+    let put = |name: &str, v: f64| json!({"Namespace": "App", "MetricData": [{"MetricName": name, "Value": v}]});
+    env.call("PutMetricData", put("Errors", 5.0)).await.unwrap();
+    env.call("PutMetricData", put("Requests", 20.0)).await.unwrap();
+    env.advance(60).await;
+    let a = env.state("error-rate").await;
+    assert_eq!(a["StateValue"], "ALARM", "{a}");
+    assert!(a.get("Period").is_none_or(Value::is_null));
+    let bad = env
+        .call("PutMetricAlarm", json!({
+            "AlarmName": "two", "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold",
+            "Metrics": [q("a", "A"), {"Id": "b", "Expression": "a * 2"}, {"Id": "c", "Expression": "a * 3"}]
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.message, "Exactly one element of the metrics list should return data.");
+}
+
+#[tokio::test]
+async fn get_metric_data_pages_and_math() {
+    let env = Env::new();
+    let t = (START / 60 * 60) as f64;
+    let data: Vec<Value> = (0..5)
+        .map(|i| json!({"MetricName": "Hits", "Value": i as f64 + 1.0, "Timestamp": t - 60.0 * i as f64}))
+        .collect();
+    env.call("PutMetricData", json!({"Namespace": "App", "MetricData": data})).await.unwrap();
+    let queries = json!([
+        {"Id": "hits", "MetricStat": {"Metric": {"Namespace": "App", "MetricName": "Hits"}, "Period": 60, "Stat": "Sum"}},
+        {"Id": "double", "Expression": "hits * 2", "Label": "Doubled"}
+    ]);
+    let input = json!({"MetricDataQueries": queries, "StartTime": t - 600.0, "EndTime": t + 60.0, "MaxDatapoints": 7});
+    let page1 = env.call("GetMetricData", input.clone()).await.unwrap();
+    let r = &page1["MetricDataResults"];
+    assert_eq!(r[0]["Values"], json!([1.0, 2.0, 3.0, 4.0, 5.0]));
+    assert_eq!(r[0]["StatusCode"], "Complete");
+    assert_eq!(r[1]["Label"], "Doubled");
+    assert_eq!(r[1]["Values"], json!([2.0, 4.0]));
+    assert_eq!(r[1]["StatusCode"], "PartialData");
+    let mut next = input.clone();
+    next["NextToken"] = page1["NextToken"].clone();
+    let page2 = env.call("GetMetricData", next).await.unwrap();
+    assert_eq!(page2["MetricDataResults"][0]["Id"], "double");
+    assert_eq!(page2["MetricDataResults"][0]["Values"], json!([6.0, 8.0, 10.0]));
+    assert!(page2.get("NextToken").is_none());
+    let bad = env
+        .call("GetMetricData", json!({"MetricDataQueries": [{"Id": "x", "Expression": "FILL(y, 0)"}], "StartTime": t, "EndTime": t + 60.0}))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code, "ValidationException");
+}
