@@ -43,7 +43,7 @@ pub async fn run(
     };
     for arn in actions {
         let outcome = if arn.starts_with("arn:aws:sns:") {
-            let (subject, message) = notification(alarm, old_state, &account, &region, now_ms);
+            let (subject, message) = notification(alarm, old_state, &account, &region);
             dispatcher
                 .call_as_service(
                     PRINCIPAL,
@@ -90,7 +90,6 @@ pub fn notification(
     old_state: &str,
     account: &AccountId,
     region: &Region,
-    now_ms: i64,
 ) -> (String, String) {
     let subject = format!("{}: \"{}\" in {}", alarm.state.value, alarm.name, region.display_name());
     let mut trigger = json!({
@@ -139,6 +138,5 @@ pub fn notification(
         "InsufficientDataActions": alarm.insufficient_data_actions,
         "Trigger": trigger,
     });
-    let _ = now_ms;
     (subject, message.to_string())
 }

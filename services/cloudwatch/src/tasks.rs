@@ -214,7 +214,7 @@ pub fn retention(dispatcher: &Arc<Dispatcher>, due: DateTime<Utc>) -> Result<(),
         if !record.has_high_res || record.rolled_until_ms >= cutoff {
             continue;
         }
-        store.write(|tx| roll_up(tx, &part, &id, record.rolled_until_ms, cutoff, now))?;
+        store.write(|tx| roll_up(tx, &part, &id, record.rolled_until_ms, cutoff))?;
     }
     for part in parts {
         store.write(|tx| {
@@ -230,14 +230,7 @@ pub fn retention(dispatcher: &Arc<Dispatcher>, due: DateTime<Utc>) -> Result<(),
 }
 
 /// Rolls the samples of one metric in `[from, cutoff)` up to one-minute samples.
-fn roll_up(
-    tx: &Tx<'_>,
-    part: &str,
-    id: &str,
-    from: i64,
-    cutoff: i64,
-    now: i64,
-) -> Result<(), StoreError> {
+fn roll_up(tx: &Tx<'_>, part: &str, id: &str, from: i64, cutoff: i64) -> Result<(), StoreError> {
     let records = DATAPOINTS.range(tx, part, &[id], from, cutoff, None, usize::MAX, false)?;
     if records.iter().any(|r| r.value.r < 60) {
         let mut minutes: BTreeMap<(i64, Option<String>), Sample> = BTreeMap::new();
@@ -273,7 +266,6 @@ fn roll_up(
         record.rolled_until_ms = cutoff;
         // Samples may still arrive with timestamps after the cutoff.
         record.has_high_res = record.last_put_ms + 2 * 3600 * 1000 >= cutoff;
-        let _ = now;
         METRICS.put(tx, part, id, &record)?;
     }
     Ok(())

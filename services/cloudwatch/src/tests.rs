@@ -271,3 +271,138 @@ async fn get_metric_data_pages_and_math() {
         .unwrap_err();
     assert_eq!(bad.code, "ValidationException");
 }
+
+/// Stands in for SNS: records each `Publish` and who made it.
+#[derive(Default)]
+struct FakeSns(std::sync::Mutex<Vec<(String, Value)>>);
+
+#[async_trait]
+impl Service for FakeSns {
+    fn model_id(&self) -> &'static str {
+        "sns"
+    }
+    fn operations(&self) -> &'static [OpSpec] {
+        &[OpSpec { name: "Publish", gaps: &[] }]
+    }
+    async fn call(&self, ctx: &Context, _: &str, input: Value) -> Result<Value, AwsError> {
+        self.0.lock().unwrap().push((ctx.principal.arn.clone(), input));
+        Ok(json!({"MessageId": "1"}))
+    }
+}
+
+#[tokio::test]
+async fn sns_actions_publish_the_alarm_notification() {
+    let account = AccountId::parse("000000000000").unwrap();
+    let creds =
+        RootCredentials { access_key_id: "k".into(), secret: "s".into(), account: account.clone() };
+    let clock: SharedClock =
+        Arc::new(ManualClock::new(DateTime::from_timestamp(START, 0).unwrap()));
+    let sns = Arc::new(FakeSns::default());
+    let store = mamori_store::Store::in_memory().unwrap();
+    let d = Dispatcher::new(
+        vec![Arc::new(CloudWatch), sns.clone()],
+        Arc::new(creds),
+        clock.clone(),
+        store,
+    );
+    register_tasks(&d);
+    let env = Env { d, clock };
+    let mut alarm = cis_alarm("notify", "Notify");
+    alarm["AlarmDescription"] = json!("root used");
+    alarm["Dimensions"] = json!([{"Name": "Trail", "Value": "main"}]);
+    env.call("PutMetricAlarm", alarm).await.unwrap();
+    let put = json!({"Namespace": "LogMetrics", "MetricData": [{"MetricName": "Notify", "Value": 1.0, "Dimensions": [{"Name": "Trail", "Value": "main"}]}]});
+    env.call("PutMetricData", put).await.unwrap();
+    env.advance(60).await;
+    let calls = sns.0.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let (principal, input) = &calls[0];
+    assert_eq!(principal, "cloudwatch.amazonaws.com");
+    assert_eq!(input["TopicArn"], "arn:aws:sns:us-east-1:000000000000:alerts");
+    assert_eq!(input["Subject"], "ALARM: \"notify\" in US East (N. Virginia)");
+    let msg: Value = serde_json::from_str(input["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(msg["AlarmName"], "notify");
+    assert_eq!(msg["AlarmDescription"], "root used");
+    assert_eq!(msg["AWSAccountId"], "000000000000");
+    assert_eq!(msg["NewStateValue"], "ALARM");
+    assert_eq!(msg["OldStateValue"], "INSUFFICIENT_DATA");
+    assert_eq!(msg["Region"], "US East (N. Virginia)");
+    assert_eq!(msg["AlarmArn"], "arn:aws:cloudwatch:us-east-1:000000000000:alarm:notify");
+    assert!(
+        msg["NewStateReason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Threshold Crossed: 1 out of the last 1 datapoints")
+    );
+    assert!(msg["StateChangeTime"].as_str().unwrap().ends_with(".000+0000"));
+    let trigger = &msg["Trigger"];
+    assert_eq!(trigger["MetricName"], "Notify");
+    assert_eq!(trigger["Namespace"], "LogMetrics");
+    assert_eq!(trigger["StatisticType"], "Statistic");
+    assert_eq!(trigger["Statistic"], "MAXIMUM");
+    assert_eq!(trigger["Dimensions"], json!([{"value": "main", "name": "Trail"}]));
+    assert_eq!(trigger["Threshold"], 1.0);
+    assert_eq!(trigger["TreatMissingData"], "notBreaching");
+    let actions = env
+        .call("DescribeAlarmHistory", json!({"AlarmName": "notify", "HistoryItemType": "Action"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        actions["AlarmHistoryItems"][0]["HistorySummary"],
+        "Successfully executed action arn:aws:sns:us-east-1:000000000000:alerts"
+    );
+    // Disabled actions do not run.
+    env.call("DisableAlarmActions", json!({"AlarmNames": ["notify"]})).await.unwrap();
+    env.advance(60).await;
+    assert_eq!(env.state("notify").await["StateValue"], "OK");
+    assert_eq!(sns.0.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_logs_service_may_publish_to_aws_namespaces() {
+    let env = Env::new();
+    let input = json!({"Namespace": "AWS/Logs", "MetricData": [{
+        "MetricName": "IncomingEvents", "Dimensions": [{"Name": "LogGroupName", "Value": "trail"}],
+        "Timestamp": START, "StatisticValues": {"SampleCount": 3.0, "Sum": 3.0, "Minimum": 1.0, "Maximum": 1.0},
+        "Unit": "Count"
+    }]});
+    let account = AccountId::parse("000000000000").unwrap();
+    let region = Region::parse("us-east-1").unwrap();
+    env.d
+        .call_as_service(
+            "logs.amazonaws.com",
+            account,
+            region,
+            "cloudwatch",
+            "PutMetricData",
+            input.clone(),
+        )
+        .await
+        .unwrap();
+    let err = env.call("PutMetricData", input).await.unwrap_err();
+    assert_eq!(err.message, "The value AWS/Logs for parameter Namespace is invalid.");
+    let listed = env.call("ListMetrics", json!({"Namespace": "AWS/Logs"})).await.unwrap();
+    assert_eq!(listed["Metrics"][0]["MetricName"], "IncomingEvents");
+}
+
+#[tokio::test]
+async fn retention_rolls_up_high_resolution_samples() {
+    let env = Env::new();
+    let data: Vec<Value> = (0..6)
+        .map(|i| json!({"MetricName": "Fast", "Value": i as f64, "StorageResolution": 1, "Timestamp": START + i * 5}))
+        .collect();
+    env.call("PutMetricData", json!({"Namespace": "Hi", "MetricData": data})).await.unwrap();
+    // Past three hours the one-second samples become one-minute samples.
+    env.advance(3 * 3600 + 600).await;
+    let part = "000000000000/us-east-1";
+    let key = state::MetricKey::new("Hi", "Fast", vec![]);
+    let records = env
+        .d
+        .store()
+        .read(|tx| state::DATAPOINTS.range(tx, part, &[&key.id()], 0, i64::MAX, None, 100, false))
+        .unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(records.iter().all(|r| r.value.r == 60 && r.ts % 60_000 == 0));
+    assert_eq!(records.iter().map(|r| r.value.n).sum::<f64>(), 6.0);
+    assert_eq!(records.iter().map(|r| r.value.s).sum::<f64>(), 15.0);
+}
