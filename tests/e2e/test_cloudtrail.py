@@ -167,20 +167,28 @@ def test_history_survives_kill_9(fresh_server):
     assert any(json.loads(e["CloudTrailEvent"])["requestID"] == rid for e in events)
 
 
-def test_history_keeps_90_days():
-    from conftest import Server
-    s = Server("--clock", "manual", name="ct-expiry")
-    try:
-        s.client("sts").get_caller_identity()
-        ct = s.client("cloudtrail")
-        assert lookup(ct, "EventName", "GetCallerIdentity")
-        s.advance(89 * 86400)
-        assert lookup(ct, "EventName", "GetCallerIdentity", attempts=1), "still inside 90 days"
-        s.advance(2 * 86400)
-        events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}])
-        assert events["Events"] == []
-    finally:
-        s.stop()
+def test_history_keeps_90_days(manual_server):
+    """Events older than 90 days leave event history at the next hourly expiry. Old
+    events are imported with their original times rather than waited for."""
+    import datetime
+    now = datetime.datetime.fromisoformat(manual_server.admin("/_mamori/clock", {"advance_seconds": 0})["now"].replace("Z", "+00:00"))
+    records = []
+    for days, eid in [(91, "old-91"), (89, "old-89")]:
+        t = (now - datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        records.append({"eventTime": t, "eventName": "ListKeys", "eventSource": "kms.amazonaws.com",
+                        "awsRegion": "us-east-1", "recipientAccountId": "000000000000", "eventID": eid,
+                        "userIdentity": {"type": "Root", "accountId": "000000000000"}})
+    assert manual_server.admin("/_mamori/cloudtrail/import", {"records": records})["imported"] == 2
+    ct = manual_server.client("cloudtrail")
+
+    def present(eid):
+        return bool(ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": eid}])["Events"])
+
+    # The 91-day-old event is already outside the window LookupEvents reads...
+    assert not present("old-91") and present("old-89")
+    manual_server.advance(3600)
+    # ...and the hourly expiry deleted it; the 89-day-old one stays.
+    assert present("old-89")
 
 
 def test_import_of_real_log_files(fresh_server, tmp_path):

@@ -185,6 +185,24 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         Ok(n)
     }
 
+    /// Deletes the records of one stream with `start <= ts < end` (a roll-up replaces
+    /// them with coarser records).
+    pub fn delete_range(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        stream: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<usize> {
+        Ok(tx
+            .tx
+            .prepare_cached(
+                "DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3 AND ts >= ?4 AND ts < ?5",
+            )?
+            .execute(params![self.ns, part, stream, start, end])?)
+    }
+
     /// Deletes every record of a stream.
     pub fn delete_stream(&self, tx: &Tx<'_>, part: &str, stream: &str) -> Result<usize> {
         Ok(tx
@@ -234,6 +252,8 @@ mod tests {
         let ids: Vec<i64> = back.iter().map(|r| r.id).collect();
         assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "other", &ids)).unwrap(), 0);
         assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "p", &ids)).unwrap(), 2);
+        let gone = store.write(|tx| EVENTS.delete_range(tx, "p", "a", 30, 31)).unwrap();
+        assert_eq!(gone, 2);
         let left = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
         assert_eq!(left.iter().map(|r| r.ts).collect::<Vec<_>>(), [40]);
     }

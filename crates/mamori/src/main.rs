@@ -45,14 +45,19 @@ struct TaskServices {
 /// Every service mamori serves, in one place.
 fn services() -> (Vec<Arc<dyn Service>>, TaskServices) {
     let logs = Arc::new(mamori_logs::Logs::new());
-    let services: Vec<Arc<dyn Service>> =
-        vec![Arc::new(mamori_sts::Sts), Arc::new(mamori_cloudtrail::CloudTrail), logs.clone()];
+    let services: Vec<Arc<dyn Service>> = vec![
+        Arc::new(mamori_sts::Sts),
+        Arc::new(mamori_cloudtrail::CloudTrail),
+        logs.clone(),
+        Arc::new(mamori_cloudwatch::CloudWatch),
+    ];
     (services, TaskServices { logs })
 }
 
 /// Registers the services' scheduler tasks.
 fn register_tasks(dispatcher: &Arc<Dispatcher>, tasks: TaskServices) {
     mamori_logs::register_tasks(dispatcher, tasks.logs);
+    mamori_cloudwatch::register_tasks(dispatcher);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
