@@ -42,20 +42,29 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cidr;
 pub mod error;
+pub mod eval;
 pub mod expr;
+pub mod graph;
 mod json;
 pub mod limits;
 pub mod node;
 pub mod params;
 mod sub;
+pub mod summary;
 pub mod template;
+mod validate;
 mod yaml;
 
 pub use error::{ErrorKind, Pos, Result, Section, TemplateError};
+pub use eval::{Evaluator, MapResolver, PseudoParameters, ResolvedOutput, Resolver};
 pub use expr::{Expr, ExprKind, SubPart};
+pub use graph::Graph;
 pub use params::{
     NoParameterStore, Parameter, ParameterStore, ParameterType, ParameterValue, ParameterValues,
     resolve_parameters,
 };
+pub use summary::{ParameterSummary, TemplateSummary};
 pub use template::{DeletionPolicy, Output, Resource, Template};
+pub use validate::{AttributeTable, DEFAULT_ATTRIBUTES, DefaultAttributes};
