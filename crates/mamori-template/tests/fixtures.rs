@@ -57,7 +57,10 @@ fn cis_fixture_parses_validates_and_orders() {
     let deletion = graph.deletion_order();
     assert_eq!(deletion.first(), order.last());
     // Deterministic: the same template gives the same order.
-    assert_eq!(Template::parse(CIS).unwrap().validate(&DefaultAttributes).unwrap().creation_order(), order);
+    assert_eq!(
+        Template::parse(CIS).unwrap().validate(&DefaultAttributes).unwrap().creation_order(),
+        order
+    );
 }
 
 #[test]
@@ -81,17 +84,29 @@ fn cis_fixture_resolves_every_resource() {
     let policy = &resolved["S3BucketPolicyForCloudTrail"]["PolicyDocument"];
     // An unquoted date stays the string IAM expects.
     assert_eq!(policy["Version"], "2012-10-17");
-    assert_eq!(policy["Statement"][1]["Resource"][0], "arn:aws:test:::S3ForCloudTrail/AWSLogs/123456789012/*");
+    assert_eq!(
+        policy["Statement"][1]["Resource"][0],
+        "arn:aws:test:::S3ForCloudTrail/AWSLogs/123456789012/*"
+    );
     let alarm = &resolved["CloudWatchAlarmMetricFilterCloudTrailUnauthorizedAPICalls"];
     assert_eq!(alarm["AlarmName"], "Warning-cis-CloudTrail-Unauthorized-API-Calls");
-    assert_eq!(alarm["AlarmActions"][0], "arn:aws:sns:us-east-1:123456789012:cis-system-notifications");
+    assert_eq!(
+        alarm["AlarmActions"][0],
+        "arn:aws:sns:us-east-1:123456789012:cis-system-notifications"
+    );
     assert_eq!(alarm["Threshold"], 1);
     assert_eq!(alarm["ActionsEnabled"], true);
     let role = &resolved["IAMRoleForCloudTrail"];
     assert_eq!(role["RoleName"], "cis-CloudTrail-us-east-1");
-    assert_eq!(role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"][0], "arn:aws:test:::CloudWatchLogsGroupForCloudTrail");
+    assert_eq!(
+        role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"][0],
+        "arn:aws:test:::CloudWatchLogsGroupForCloudTrail"
+    );
     assert_eq!(resolved["CloudTrail"]["TrailName"], "cis");
-    assert_eq!(resolved["SNSAlertTopicPolicy"]["Topics"][0], "arn:aws:sns:us-east-1:123456789012:SNSAlert");
+    assert_eq!(
+        resolved["SNSAlertTopicPolicy"]["Topics"][0],
+        "arn:aws:sns:us-east-1:123456789012:SNSAlert"
+    );
     assert_eq!(resolved["CloudWatchLogsGroupForCloudTrail"]["RetentionInDays"], 365);
 }
 
@@ -112,13 +127,19 @@ fn cis_fixture_without_the_trail() {
 fn cis_fixture_requires_the_undeclared_parameters() {
     let t = Template::parse(CIS).unwrap();
     let err = resolve_parameters(&t, &BTreeMap::new(), &NoParameterStore).unwrap_err();
-    assert_eq!(err.message, "Parameters: [SnsTopicARN, SnsTopicName, LogBacketName] must have values");
+    assert_eq!(
+        err.message,
+        "Parameters: [SnsTopicARN, SnsTopicName, LogBacketName] must have values"
+    );
 }
 
 #[test]
 fn seed_block_with_the_typo_is_refused_as_cloudformation_does() {
     let err = Template::parse(TYPO).unwrap_err();
-    assert_eq!(err.message, "Template format error: Invalid template property or properties [Resouces]");
+    assert_eq!(
+        err.message,
+        "Template format error: Invalid template property or properties [Resouces]"
+    );
     assert_eq!(err.pos, Some(Pos::new(1, 1)));
 }
 
