@@ -192,11 +192,10 @@ impl Template {
             }
         };
         expr.walk(&mut |e| match &e.kind {
-            ExprKind::Ref(name) => {
-                if !self.is_value_name(name) && !self.resources.contains_key(name) {
+            ExprKind::Ref(name)
+                if !self.is_value_name(name) && !self.resources.contains_key(name) => {
                     note(name, e.pos);
                 }
-            }
             ExprKind::GetAtt { resource, attribute } => getatt(resource, attribute, e.pos, &mut error),
             ExprKind::Sub { parts, vars } => {
                 for v in crate::sub::variables(parts) {
@@ -209,13 +208,12 @@ impl Template {
                     }
                 }
             }
-            ExprKind::If { condition, .. } | ExprKind::Condition(condition) => {
-                if error.is_none() && !self.conditions.contains_key(condition) {
+            ExprKind::If { condition, .. } | ExprKind::Condition(condition)
+                if error.is_none() && !self.conditions.contains_key(condition) => {
                     error = Some(
                         TemplateError::format(section, format_args!("Unresolved condition dependency {condition} in Fn::If")).at(e.pos),
                     );
                 }
-            }
             ExprKind::FindInMap { map, .. } => {
                 if let ExprKind::String(name) = &map.kind
                     && error.is_none()
