@@ -99,6 +99,10 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Record every call in CloudTrail event history (turn off only to measure its cost).
+    #[arg(long, env = "MAMORI_CLOUDTRAIL_RECORDING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cloudtrail_recording: bool,
+
     /// Seconds between CloudTrail deliveries to CloudWatch Logs.
     #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 5.0, value_parser = parse_interval)]
     pub cloudtrail_logs_interval: f64,

@@ -94,7 +94,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let logs_interval =
             chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
-        mamori_cloudtrail::install(&dispatcher, cloudtrail_shaper(), logs_interval);
+        mamori_cloudtrail::install(
+            &dispatcher,
+            args.cloudtrail_recording.then(cloudtrail_shaper),
+            logs_interval,
+        );
         server::run(dispatcher, args).await
     })
 }
