@@ -88,9 +88,8 @@ mod tests {
     /// Examples from the `Fn::Cidr` page, plus edge cases.
     #[test]
     fn cidr_cases() {
-        // (ip block, count, cidr bits, expected blocks or an error)
-        type Case<'a> = (&'a str, u64, u64, Result<Vec<&'a str>, ()>);
-        let cases: [Case<'_>; 8] = [
+        type Case = (&'static str, u64, u64, Result<Vec<&'static str>, ()>);
+        let cases: [Case; 8] = [
             (
                 "192.168.0.0/24",
                 6,
