@@ -104,7 +104,7 @@ pub struct ServeArgs {
     pub cloudtrail_recording: bool,
 
     /// Seconds between CloudTrail deliveries to CloudWatch Logs.
-    #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 5.0, value_parser = parse_interval)]
+    #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 0.5, value_parser = parse_interval)]
     pub cloudtrail_logs_interval: f64,
 
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.
