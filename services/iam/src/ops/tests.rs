@@ -1,0 +1,1 @@
+//! Unit tests per operation family, through the dispatcher with the policy authorizer.
