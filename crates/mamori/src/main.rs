@@ -32,8 +32,14 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Every service mamori serves, in one place.
+#[cfg(test)]
 fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts)]
+    services_with(&mamori_iam::Iam::new())
+}
+
+/// The services, with the IAM instance whose authorizer the dispatcher will use.
+fn services_with(iam: &mamori_iam::Iam) -> Vec<Arc<dyn Service>> {
+    vec![Arc::new(mamori_sts::Sts), Arc::new(iam.clone())]
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -63,7 +69,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let credentials =
         StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
-    let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
+    let iam = mamori_iam::Iam::new();
+    let dispatcher = Dispatcher::new(services_with(&iam), Arc::new(credentials), clock, store);
+    dispatcher.set_authorizer(Arc::new(iam.authorizer()));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(server::run(dispatcher, args))
 }

@@ -20,8 +20,7 @@ use mamori_policy::{
     PolicySource, Principal, PrincipalKind as PKind, Reason, Request, evaluate,
 };
 use mamori_service::{
-    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context,
-    PrincipalKind,
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context, PrincipalKind,
 };
 use mamori_store::{Store, Tx};
 use serde_json::Value;
@@ -65,7 +64,12 @@ fn parse(label: &str, doc: &str, kind: PolicyKind) -> Result<AttachedPolicy, Aws
     Ok(AttachedPolicy { label: label.to_owned(), policy })
 }
 
-fn add_policies(tx: &Tx<'_>, acct: &str, p: &Policies, out: &mut Vec<AttachedPolicy>) -> Result<(), AwsError> {
+fn add_policies(
+    tx: &Tx<'_>,
+    acct: &str,
+    p: &Policies,
+    out: &mut Vec<AttachedPolicy>,
+) -> Result<(), AwsError> {
     for (name, doc) in &p.inline {
         out.push(parse(name, doc, PolicyKind::Identity)?);
     }
@@ -79,12 +83,20 @@ fn add_policies(tx: &Tx<'_>, acct: &str, p: &Policies, out: &mut Vec<AttachedPol
     Ok(())
 }
 
-fn boundary(tx: &Tx<'_>, acct: &str, arn: Option<&String>) -> Result<Option<AttachedPolicy>, AwsError> {
+fn boundary(
+    tx: &Tx<'_>,
+    acct: &str,
+    arn: Option<&String>,
+) -> Result<Option<AttachedPolicy>, AwsError> {
     let Some(arn) = arn else { return Ok(None) };
     match resolve_policy(tx, acct, arn)? {
         Some(doc) => Ok(Some(parse(arn, &doc, PolicyKind::Boundary)?)),
         // A boundary that no longer resolves allows nothing (fail closed).
-        None => Ok(Some(parse(arn, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#, PolicyKind::Boundary)?)),
+        None => Ok(Some(parse(
+            arn,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            PolicyKind::Boundary,
+        )?)),
     }
 }
 
@@ -104,7 +116,12 @@ pub fn user_set(tx: &Tx<'_>, acct: &str, name: &str) -> Result<Option<Compiled>,
 }
 
 /// The policies of a session of role `name` in `acct` (`session_arn` is the session's ARN).
-pub fn role_set(tx: &Tx<'_>, acct: &str, name: &str, session_arn: Option<&str>) -> Result<Option<Compiled>, AwsError> {
+pub fn role_set(
+    tx: &Tx<'_>,
+    acct: &str,
+    name: &str,
+    session_arn: Option<&str>,
+) -> Result<Option<Compiled>, AwsError> {
     let Some(r) = ROLES.get(tx, acct, name).map_err(db)? else { return Ok(None) };
     let mut set = PolicySet::default();
     add_policies(tx, acct, &r.policies, &mut set.identity)?;
@@ -113,7 +130,8 @@ pub fn role_set(tx: &Tx<'_>, acct: &str, name: &str, session_arn: Option<&str>) 
         || format!("arn:aws:sts::{acct}:assumed-role/{}/simulation", r.name),
         str::to_owned,
     );
-    let mut principal = Principal::new(session_arn, acct, PKind::AssumedRole { role_arn: r.arn.clone() });
+    let mut principal =
+        Principal::new(session_arn, acct, PKind::AssumedRole { role_arn: r.arn.clone() });
     principal.service_linked_role = r.path.starts_with("/aws-service-role/");
     Ok(Some(Compiled { principal, set }))
 }
@@ -131,7 +149,10 @@ const ROLE_TRUST_ACTIONS: &[&str] = &["sts:assumerole", "sts:tagsession", "sts:s
 /// The request's global condition keys.
 pub fn context_keys(ctx: &Context, principal: &Principal) -> BTreeMap<String, ContextValue> {
     let mut c = BTreeMap::new();
-    let ip = ctx.source_ip.parse::<IpAddr>().map_or_else(|_| ContextValue::from(ctx.source_ip.as_str()), ContextValue::from);
+    let ip = ctx
+        .source_ip
+        .parse::<IpAddr>()
+        .map_or_else(|_| ContextValue::from(ctx.source_ip.as_str()), ContextValue::from);
     c.insert("aws:SourceIp".to_owned(), ip);
     c.insert("aws:SecureTransport".to_owned(), ctx.secure_transport.into());
     c.insert("aws:CurrentTime".to_owned(), ctx.time.into());
@@ -143,7 +164,10 @@ pub fn context_keys(ctx: &Context, principal: &Principal) -> BTreeMap<String, Co
         c.insert("aws:MultiFactorAuthPresent".to_owned(), ctx.principal.mfa.into());
     }
     if let Some(by) = &ctx.invoked_by {
-        c.insert("aws:CalledVia".to_owned(), ContextValue::Multi(vec![mamori_policy::Value::String(by.clone())]));
+        c.insert(
+            "aws:CalledVia".to_owned(),
+            ContextValue::Multi(vec![mamori_policy::Value::String(by.clone())]),
+        );
     }
     let _ = principal;
     c
@@ -158,7 +182,9 @@ impl PolicyAuthorizer {
     fn compiled(&self, ctx: &Context) -> Result<Arc<Compiled>, AwsError> {
         let p = &ctx.principal;
         let key = match &p.kind {
-            PrincipalKind::AssumedRole { .. } => p.access_key_id.clone().unwrap_or_else(|| p.arn.clone()),
+            PrincipalKind::AssumedRole { .. } => {
+                p.access_key_id.clone().unwrap_or_else(|| p.arn.clone())
+            }
             _ => p.arn.clone(),
         };
         if let Some(c) = self.shared.cache.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
@@ -173,15 +199,22 @@ impl PolicyAuthorizer {
                 set: PolicySet::default(),
             };
             Ok(match &p.kind {
-                PrincipalKind::Root => Compiled { principal: Principal::root(acct), set: PolicySet::default() },
+                PrincipalKind::Root => {
+                    Compiled { principal: Principal::root(acct), set: PolicySet::default() }
+                }
                 PrincipalKind::IamUser { name } => user_set(tx, acct, name)?.unwrap_or_else(none),
                 PrincipalKind::AssumedRole { role, .. } => {
                     let mut c = role_set(tx, acct, role, Some(&p.arn))?.unwrap_or_else(none);
                     if let Some(k) = &p.access_key_id
-                        && let Some(key) = ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, k).map_err(db)?
+                        && let Some(key) =
+                            ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, k).map_err(db)?
                     {
                         for (n, doc) in key.session_policies.iter().enumerate() {
-                            c.set.session_policies.push(parse(&format!("session-policy-{n}"), doc, PolicyKind::Session)?);
+                            c.set.session_policies.push(parse(
+                                &format!("session-policy-{n}"),
+                                doc,
+                                PolicyKind::Session,
+                            )?);
                         }
                     }
                     c
@@ -191,13 +224,21 @@ impl PolicyAuthorizer {
         })?;
         let compiled = Arc::new(compiled);
         if self.shared.generation.load(Ordering::SeqCst) == generation {
-            self.shared.cache.write().unwrap_or_else(|e| e.into_inner()).insert(key, compiled.clone());
+            self.shared
+                .cache
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, compiled.clone());
         }
         Ok(compiled)
     }
 
     /// The role's trust policy and account, when `resource` is a role ARN.
-    fn trust_policy(&self, ctx: &Context, resource: &str) -> Result<Option<(String, AttachedPolicy)>, AwsError> {
+    fn trust_policy(
+        &self,
+        ctx: &Context,
+        resource: &str,
+    ) -> Result<Option<(String, AttachedPolicy)>, AwsError> {
         let Some(rest) = resource.strip_prefix("arn:aws:iam::") else { return Ok(None) };
         let Some((acct, role_path)) = rest.split_once(":role/") else { return Ok(None) };
         let name = role_path.rsplit('/').next().unwrap_or(role_path);
@@ -212,7 +253,12 @@ impl PolicyAuthorizer {
 }
 
 impl Authorizer for PolicyAuthorizer {
-    fn authorize(&self, ctx: &Context, request: &AuthzRequest, input: &Value) -> Result<(), AwsError> {
+    fn authorize(
+        &self,
+        ctx: &Context,
+        request: &AuthzRequest,
+        input: &Value,
+    ) -> Result<(), AwsError> {
         self.authorize_call(ctx, "", request, None, input)
     }
 
@@ -273,14 +319,26 @@ impl Authorizer for PolicyAuthorizer {
             let decision = evaluate(&req, set);
             log_decision(ctx, &request.action, resource, &decision);
             if decision.effect != DecisionEffect::Allow {
-                return Err(access_denied(service, &ctx.principal.arn, &request.action, resource, decision.reason));
+                return Err(access_denied(
+                    service,
+                    &ctx.principal.arn,
+                    &request.action,
+                    resource,
+                    decision.reason,
+                ));
             }
         }
         if resources.is_empty() {
             let decision = evaluate(&req, set);
             log_decision(ctx, &request.action, "*", &decision);
             if decision.effect != DecisionEffect::Allow {
-                return Err(access_denied(service, &ctx.principal.arn, &request.action, "*", decision.reason));
+                return Err(access_denied(
+                    service,
+                    &ctx.principal.arn,
+                    &request.action,
+                    "*",
+                    decision.reason,
+                ));
             }
         }
         Ok(())
@@ -291,7 +349,14 @@ fn log_decision(ctx: &Context, action: &str, resource: &str, d: &Decision<'_>) {
     let matched: Vec<String> = d
         .matched
         .iter()
-        .map(|m| format!("{}#{}{}", m.policy, m.statement_idx, m.sid.map(|s| format!("({s})")).unwrap_or_default()))
+        .map(|m| {
+            format!(
+                "{}#{}{}",
+                m.policy,
+                m.statement_idx,
+                m.sid.map(|s| format!("({s})")).unwrap_or_default()
+            )
+        })
         .collect();
     tracing::debug!(
         target: "iam", rid = %ctx.request_id, principal = %ctx.principal.arn, action, resource,
@@ -310,19 +375,35 @@ fn source_phrase(source: PolicySource) -> &'static str {
 }
 
 /// The access-denied error of `service`'s protocol with AWS's message form.
-pub fn access_denied(service: &str, principal: &str, action: &str, resource: &str, reason: Reason) -> AwsError {
+pub fn access_denied(
+    service: &str,
+    principal: &str,
+    action: &str,
+    resource: &str,
+    reason: Reason,
+) -> AwsError {
     let because = |what: &str| format!(" because no {what} allows the {action} action");
     let tail = match reason {
-        Reason::ExplicitDeny { source } => format!(" with an explicit deny in {}", source_phrase(source)),
+        Reason::ExplicitDeny { source } => {
+            format!(" with an explicit deny in {}", source_phrase(source))
+        }
         Reason::ScpNotAllowed { .. } => because("service control policy"),
         Reason::ResourcePolicyRequired => String::new(),
-        Reason::NoResourcePolicyAllow | Reason::CrossAccountNotAllowed => because("resource-based policy"),
+        Reason::NoResourcePolicyAllow | Reason::CrossAccountNotAllowed => {
+            because("resource-based policy")
+        }
         Reason::BoundaryNotAllowed => because("permissions boundary"),
         Reason::SessionPolicyNotAllowed | Reason::NoSessionPolicy => because("session policy"),
         _ => because("identity-based policy"),
     };
-    let kind = if principal.contains(":assumed-role/") || principal.starts_with("arn:") { "User" } else { "Principal" };
-    let message = format!("{kind}: {principal} is not authorized to perform: {action} on resource: {resource}{tail}");
+    let kind = if principal.contains(":assumed-role/") || principal.starts_with("arn:") {
+        "User"
+    } else {
+        "Principal"
+    };
+    let message = format!(
+        "{kind}: {principal} is not authorized to perform: {action} on resource: {resource}{tail}"
+    );
     let model = mamori_wire::models::get(service);
     if let Some(m) = model
         && m.shape("AccessDeniedException").is_some_and(|s| s.exception)
@@ -332,7 +413,11 @@ pub fn access_denied(service: &str, principal: &str, action: &str, resource: &st
     match model.map(|m| m.metadata.protocol.as_str()) {
         Some("json") => AwsError::new("AccessDeniedException", message).with_status(400),
         Some("rest-json") => AwsError::new("AccessDeniedException", message).with_status(403),
-        Some("ec2") => AwsError::new("UnauthorizedOperation", format!("You are not authorized to perform this operation. {message}")).with_status(403),
+        Some("ec2") => AwsError::new(
+            "UnauthorizedOperation",
+            format!("You are not authorized to perform this operation. {message}"),
+        )
+        .with_status(403),
         _ => AwsError::new("AccessDenied", message).with_status(403),
     }
 }

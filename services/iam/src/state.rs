@@ -256,7 +256,10 @@ pub fn no_such(what: &str, name: &str) -> AwsError {
 
 /// `NoSuchEntity` for a policy ARN.
 pub fn no_such_policy(arn: &str) -> AwsError {
-    AwsError::new("NoSuchEntityException", format!("Policy {arn} does not exist or is not attachable."))
+    AwsError::new(
+        "NoSuchEntityException",
+        format!("Policy {arn} does not exist or is not attachable."),
+    )
 }
 
 /// `ValidationError` as IAM words constraint failures.
@@ -386,11 +389,19 @@ mod tests {
 
     #[test]
     fn names_and_paths() {
-        for (name, ok) in [("alice", true), ("a+b=c,d.e@f-g_h", true), ("bad name", false), ("", false), ("x/y", false)] {
+        for (name, ok) in [
+            ("alice", true),
+            ("a+b=c,d.e@f-g_h", true),
+            ("bad name", false),
+            ("", false),
+            ("x/y", false),
+        ] {
             assert_eq!(check_name(name, "userName", 64).is_ok(), ok, "{name}");
         }
         assert!(check_name(&"a".repeat(65), "userName", 64).is_err());
-        for (path, ok) in [("/", true), ("/a/b/", true), ("a/", false), ("/a", false), ("/a b/", false)] {
+        for (path, ok) in
+            [("/", true), ("/a/b/", true), ("a/", false), ("/a", false), ("/a b/", false)]
+        {
             assert_eq!(check_path(path, "path").is_ok(), ok, "{path}");
         }
     }

@@ -5,8 +5,7 @@
 
 use mamori_aws::AwsError;
 use mamori_service::{
-    ACCESS_KEY_PARTITION, ACCESS_KEYS, Context, PrincipalKind, StoredAccessKey,
-    StoredPrincipalKind,
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, Context, PrincipalKind, StoredAccessKey, StoredPrincipalKind,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -87,8 +86,11 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     .keys
                     .iter()
                     .map(|k| {
-                        (k.id.clone(), json!({"UserName": name, "AccessKeyId": k.id,
-                            "Status": status(k.active), "CreateDate": ts(k.created)}))
+                        (
+                            k.id.clone(),
+                            json!({"UserName": name, "AccessKeyId": k.id,
+                            "Status": status(k.active), "CreateDate": ts(k.created)}),
+                        )
                     })
                     .collect();
                 let (page, marker) = paginate(items, i.marker.as_deref(), i.max_items);
@@ -125,7 +127,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                         }
                     };
                     u.keys[pos].active = active;
-                    if let Some(mut k) = ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, id).map_err(db)? {
+                    if let Some(mut k) =
+                        ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, id).map_err(db)?
+                    {
                         k.active = active;
                         ACCESS_KEYS.put(tx, ACCESS_KEY_PARTITION, id, &k).map_err(db)?;
                     }
@@ -143,9 +147,11 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             rd(store, |tx| {
                 let key = ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, id).map_err(db)?;
                 match key {
-                    Some(StoredAccessKey { kind: StoredPrincipalKind::IamUser { name }, account, .. })
-                        if account.as_str() == acct =>
-                    {
+                    Some(StoredAccessKey {
+                        kind: StoredPrincipalKind::IamUser { name },
+                        account,
+                        ..
+                    }) if account.as_str() == acct => {
                         // GAP: last use is not recorded (a write per request); AWS answers N/A
                         // for a key never used, which is what every key reports here.
                         Ok(json!({"UserName": name,

@@ -41,7 +41,10 @@ fn check_password(policy: Option<&Value>, password: &str) -> Result<(), AwsError
     let digit = password.chars().any(|c| c.is_ascii_digit());
     let symbol = password.chars().any(|c| c.is_ascii_punctuation());
     let ok = match policy {
-        None => password.chars().count() >= 8 && [upper, lower, digit, symbol].iter().filter(|x| **x).count() >= 3,
+        None => {
+            password.chars().count() >= 8
+                && [upper, lower, digit, symbol].iter().filter(|x| **x).count() >= 3
+        }
         Some(p) => {
             let flag = |k: &str| p.get(k).and_then(Value::as_bool).unwrap_or(false);
             let min = p.get("MinimumPasswordLength").and_then(Value::as_u64).unwrap_or(6);
@@ -64,15 +67,24 @@ fn check_password(policy: Option<&Value>, password: &str) -> Result<(), AwsError
 
 fn hash(user_id: &str, password: &str) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(user_id.as_bytes()).unwrap_or_else(|_| {
-        Hmac::<Sha1>::new_from_slice(b"mamori").unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+        Hmac::<Sha1>::new_from_slice(b"mamori")
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key"))
     });
     mac.update(password.as_bytes());
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn policy_details(p: &Policies) -> (Vec<Value>, Vec<Value>) {
-    let inline = p.inline.iter().map(|(n, d)| json!({"PolicyName": n, "PolicyDocument": encode_doc(d)})).collect();
-    let attached = p.attached.iter().map(|a| json!({"PolicyName": a.rsplit('/').next().unwrap_or(a), "PolicyArn": a})).collect();
+    let inline = p
+        .inline
+        .iter()
+        .map(|(n, d)| json!({"PolicyName": n, "PolicyDocument": encode_doc(d)}))
+        .collect();
+    let attached = p
+        .attached
+        .iter()
+        .map(|a| json!({"PolicyName": a.rsplit('/').next().unwrap_or(a), "PolicyArn": a}))
+        .collect();
     (inline, attached)
 }
 
@@ -111,7 +123,8 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 v["InstanceProfileList"] = json!([]);
                 items.push((format!("3{}", r.name), ('r', v)));
             }
-            let mut local: Vec<_> = POLICIES.all(tx, acct).map_err(db)?.into_iter().map(|(_, p)| p.arn).collect();
+            let mut local: Vec<_> =
+                POLICIES.all(tx, acct).map_err(db)?.into_iter().map(|(_, p)| p.arn).collect();
             local.extend(used.into_iter().filter(|a| a.starts_with("arn:aws:iam::aws:")));
             local.sort();
             local.dedup();
@@ -135,15 +148,26 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 items.push((format!("4{arn}"), ('p', v)));
             }
             let (page, marker) = paginate(items, i.marker.as_deref(), i.max_items);
-            let pick = |k: char| page.iter().filter(|(c, _)| *c == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-            Ok(with_page(json!({"UserDetailList": pick('u'), "GroupDetailList": pick('g'),
-                "RoleDetailList": pick('r'), "Policies": pick('p')}), marker))
+            let pick = |k: char| {
+                page.iter().filter(|(c, _)| *c == k).map(|(_, v)| v.clone()).collect::<Vec<_>>()
+            };
+            Ok(with_page(
+                json!({"UserDetailList": pick('u'), "GroupDetailList": pick('g'),
+                "RoleDetailList": pick('r'), "Policies": pick('p')}),
+                marker,
+            ))
         }),
         "UpdateAccountPasswordPolicy" => wr(store, |tx| {
             let mut p = input.clone();
             let expires = p.get("MaxPasswordAge").and_then(Value::as_i64).is_some_and(|d| d > 0);
             p["ExpirePasswords"] = json!(expires);
-            for k in ["RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters", "RequireLowercaseCharacters", "AllowUsersToChangePassword"] {
+            for k in [
+                "RequireSymbols",
+                "RequireNumbers",
+                "RequireUppercaseCharacters",
+                "RequireLowercaseCharacters",
+                "AllowUsersToChangePassword",
+            ] {
                 if p.get(k).is_none() {
                     p[k] = json!(false);
                 }
@@ -155,7 +179,10 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             Ok(json!({}))
         }),
         "GetAccountPasswordPolicy" => rd(store, |tx| {
-            let p = SETTINGS.get(tx, acct, PASSWORD_POLICY).map_err(db)?.ok_or_else(|| no_password_policy(acct))?;
+            let p = SETTINGS
+                .get(tx, acct, PASSWORD_POLICY)
+                .map_err(db)?
+                .ok_or_else(|| no_password_policy(acct))?;
             Ok(json!({"PasswordPolicy": p}))
         }),
         "DeleteAccountPasswordPolicy" => wr(store, |tx| {
@@ -172,11 +199,19 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             let name = name.ok_or_else(|| AwsError::validation("UserName is required"))?;
             wr(store, |tx| {
                 let mut u = get_user(tx, acct, &name)?;
-                let missing = || AwsError::new("NoSuchEntityException", format!("Login Profile for User {name} cannot be found."));
+                let missing = || {
+                    AwsError::new(
+                        "NoSuchEntityException",
+                        format!("Login Profile for User {name} cannot be found."),
+                    )
+                };
                 let out = match op {
                     "CreateLoginProfile" | "UpdateLoginProfile" => {
                         if op == "CreateLoginProfile" && u.login.is_some() {
-                            return Err(AwsError::new("EntityAlreadyExistsException", format!("Login Profile for user {name} already exists.")));
+                            return Err(AwsError::new(
+                                "EntityAlreadyExistsException",
+                                format!("Login Profile for user {name} already exists."),
+                            ));
                         }
                         if op == "UpdateLoginProfile" && u.login.is_none() {
                             return Err(missing());
@@ -193,9 +228,12 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                                 None => return Err(AwsError::validation("Password is required")),
                             },
                         };
-                        let reset = i.password_reset_required.unwrap_or(old.as_ref().is_some_and(|o| o.reset_required));
+                        let reset = i
+                            .password_reset_required
+                            .unwrap_or(old.as_ref().is_some_and(|o| o.reset_required));
                         let created = old.map_or(ctx.time, |o| o.created);
-                        u.login = Some(LoginProfile { created, reset_required: reset, password_hash });
+                        u.login =
+                            Some(LoginProfile { created, reset_required: reset, password_hash });
                         if op == "CreateLoginProfile" {
                             json!({"LoginProfile": {"UserName": name, "CreateDate": ts(created), "PasswordResetRequired": reset}})
                         } else {
@@ -204,7 +242,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     }
                     "GetLoginProfile" => {
                         let l = u.login.as_ref().ok_or_else(missing)?;
-                        return Ok(json!({"LoginProfile": {"UserName": name, "CreateDate": ts(l.created), "PasswordResetRequired": l.reset_required}}));
+                        return Ok(
+                            json!({"LoginProfile": {"UserName": name, "CreateDate": ts(l.created), "PasswordResetRequired": l.reset_required}}),
+                        );
                     }
                     _ => {
                         u.login.take().ok_or_else(missing)?;
@@ -225,8 +265,11 @@ mod tests {
 
     #[test]
     fn passwords_follow_the_policy() {
-        let p = json!({"MinimumPasswordLength": 12, "RequireSymbols": true, "RequireNumbers": true});
-        for (pw, ok) in [("short1!", false), ("longenoughpassword", false), ("longenough1!pass", true)] {
+        let p =
+            json!({"MinimumPasswordLength": 12, "RequireSymbols": true, "RequireNumbers": true});
+        for (pw, ok) in
+            [("short1!", false), ("longenoughpassword", false), ("longenough1!pass", true)]
+        {
             assert_eq!(check_password(Some(&p), pw).is_ok(), ok, "{pw}");
         }
         assert!(check_password(None, "Abcdefg1").is_ok());

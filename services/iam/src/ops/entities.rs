@@ -109,10 +109,7 @@ pub fn check_trust(doc: &str) -> Result<(), AwsError> {
 
 fn check_boundary(tx: &Tx<'_>, acct: &str, arn: &str) -> Result<(), AwsError> {
     if resolve(tx, acct, arn)?.is_none() {
-        return Err(AwsError::new(
-            "InvalidInputException",
-            format!("ARN {arn} is not valid."),
-        ));
+        return Err(AwsError::new("InvalidInputException", format!("ARN {arn} is not valid.")));
     }
     Ok(())
 }
@@ -170,10 +167,14 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             })
         }
         "GetUser" => match &i.user_name {
-            Some(name) => rd(store, |tx| Ok(json!({"User": user_json(&get_user(tx, acct, name)?, true)}))),
+            Some(name) => {
+                rd(store, |tx| Ok(json!({"User": user_json(&get_user(tx, acct, name)?, true)})))
+            }
             None => match &ctx.principal.kind {
                 PrincipalKind::IamUser { name } => rd(store, |tx| {
-                    Ok(json!({"User": user_json(&get_user(tx, &ctx.principal.account.to_string(), name)?, true)}))
+                    Ok(
+                        json!({"User": user_json(&get_user(tx, &ctx.principal.account.to_string(), name)?, true)}),
+                    )
                 }),
                 PrincipalKind::Root => Ok(json!({"User": {
                     "UserId": ctx.principal.account.as_str(), "Arn": ctx.principal.arn,
@@ -219,7 +220,10 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             wr(store, |tx| {
                 let u = get_user(tx, acct, name)?;
                 let conflict = |what: &str| {
-                    AwsError::new("DeleteConflictException", format!("Cannot delete entity, must {what} first."))
+                    AwsError::new(
+                        "DeleteConflictException",
+                        format!("Cannot delete entity, must {what} first."),
+                    )
                 };
                 if !u.keys.is_empty() {
                     return Err(conflict("delete access keys"));
@@ -310,20 +314,32 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     }
                 }
                 let (page, marker) = paginate(groups, i.marker.as_deref(), i.max_items);
-                Ok(with_page(json!({"Groups": page.iter().map(group_json).collect::<Vec<_>>()}), marker))
+                Ok(with_page(
+                    json!({"Groups": page.iter().map(group_json).collect::<Vec<_>>()}),
+                    marker,
+                ))
             })
         }
         "DeleteGroup" => {
             let name = req(&i.group_name, "GroupName")?;
             wr(store, |tx| {
                 let g = get_group(tx, acct, name)?;
-                let has_members =
-                    USERS.all(tx, acct).map_err(db)?.iter().any(|(_, u)| u.groups.iter().any(|x| x == name));
+                let has_members = USERS
+                    .all(tx, acct)
+                    .map_err(db)?
+                    .iter()
+                    .any(|(_, u)| u.groups.iter().any(|x| x == name));
                 if has_members {
-                    return Err(AwsError::new("DeleteConflictException", "Cannot delete entity, must remove users from group first."));
+                    return Err(AwsError::new(
+                        "DeleteConflictException",
+                        "Cannot delete entity, must remove users from group first.",
+                    ));
                 }
                 if !g.policies.inline.is_empty() || !g.policies.attached.is_empty() {
-                    return Err(AwsError::new("DeleteConflictException", "Cannot delete entity, must delete policies first."));
+                    return Err(AwsError::new(
+                        "DeleteConflictException",
+                        "Cannot delete entity, must delete policies first.",
+                    ));
                 }
                 GROUPS.delete(tx, acct, name).map_err(db)?;
                 Ok(json!({}))
@@ -338,14 +354,20 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if op == "AddUserToGroup" {
                     if !u.groups.iter().any(|g| g == group) {
                         if u.groups.len() >= 10 {
-                            return Err(AwsError::new("LimitExceededException", "Cannot exceed quota for GroupsPerUser: 10"));
+                            return Err(AwsError::new(
+                                "LimitExceededException",
+                                "Cannot exceed quota for GroupsPerUser: 10",
+                            ));
                         }
                         u.groups.push(group.into());
                     }
                 } else if let Some(pos) = u.groups.iter().position(|g| g == group) {
                     u.groups.remove(pos);
                 } else {
-                    return Err(AwsError::new("NoSuchEntityException", format!("User {user} is not in group {group}.")));
+                    return Err(AwsError::new(
+                        "NoSuchEntityException",
+                        format!("User {user} is not in group {group}."),
+                    ));
                 }
                 USERS.put(tx, acct, user, &u).map_err(db)?;
                 Ok(json!({}))
@@ -402,7 +424,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if ROLES.contains(tx, acct, &name).map_err(db)? {
                     return Err(AwsError::new(
                         "InvalidInputException",
-                        format!("Service role name {name} has been taken in this account, please try a different suffix."),
+                        format!(
+                            "Service role name {name} has been taken in this account, please try a different suffix."
+                        ),
                     ));
                 }
                 let r = Role {
@@ -455,7 +479,10 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             wr(store, |tx| {
                 let r = get_role(tx, acct, name)?;
                 if !r.policies.inline.is_empty() || !r.policies.attached.is_empty() {
-                    return Err(AwsError::new("DeleteConflictException", "Cannot delete entity, must detach all policies first."));
+                    return Err(AwsError::new(
+                        "DeleteConflictException",
+                        "Cannot delete entity, must detach all policies first.",
+                    ));
                 }
                 if let Some(b) = &r.boundary {
                     adjust_counts(tx, acct, b, 0, -1)?;

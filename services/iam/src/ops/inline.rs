@@ -117,9 +117,8 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
         .ok_or_else(|| AwsError::validation(format!("{}Name is required", kind.label())))?;
     let acct = ctx.account.as_str();
     let store = ctx.dispatcher.store();
-    let policy_name = || {
-        i.policy_name.as_deref().ok_or_else(|| AwsError::validation("PolicyName is required"))
-    };
+    let policy_name =
+        || i.policy_name.as_deref().ok_or_else(|| AwsError::validation("PolicyName is required"));
     let policy_arn =
         || i.policy_arn.as_deref().ok_or_else(|| AwsError::validation("PolicyArn is required"));
     let name_key = match kind {
@@ -148,7 +147,10 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if others + non_whitespace_len(doc) > quota {
                     return Err(AwsError::new(
                         "LimitExceededException",
-                        format!("Maximum policy size of {quota} bytes exceeded for {} {name}", kind.label()),
+                        format!(
+                            "Maximum policy size of {quota} bytes exceeded for {} {name}",
+                            kind.label()
+                        ),
                     ));
                 }
                 p.inline.insert(pname.to_owned(), doc.to_owned());

@@ -23,19 +23,52 @@ pub fn is_read(op: &str) -> bool {
 /// Runs one operation.
 pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
     match op {
-        "CreateUser" | "GetUser" | "ListUsers" | "UpdateUser" | "DeleteUser" | "TagUser"
-        | "UntagUser" | "ListUserTags" | "CreateGroup" | "GetGroup" | "ListGroups"
-        | "DeleteGroup" | "AddUserToGroup" | "RemoveUserFromGroup" | "ListGroupsForUser"
-        | "CreateRole" | "GetRole" | "ListRoles" | "UpdateRole" | "DeleteRole"
-        | "UpdateAssumeRolePolicy" | "TagRole" | "UntagRole" | "ListRoleTags"
-        | "CreateServiceLinkedRole" | "PutUserPermissionsBoundary"
-        | "DeleteUserPermissionsBoundary" | "PutRolePermissionsBoundary"
+        "CreateUser"
+        | "GetUser"
+        | "ListUsers"
+        | "UpdateUser"
+        | "DeleteUser"
+        | "TagUser"
+        | "UntagUser"
+        | "ListUserTags"
+        | "CreateGroup"
+        | "GetGroup"
+        | "ListGroups"
+        | "DeleteGroup"
+        | "AddUserToGroup"
+        | "RemoveUserFromGroup"
+        | "ListGroupsForUser"
+        | "CreateRole"
+        | "GetRole"
+        | "ListRoles"
+        | "UpdateRole"
+        | "DeleteRole"
+        | "UpdateAssumeRolePolicy"
+        | "TagRole"
+        | "UntagRole"
+        | "ListRoleTags"
+        | "CreateServiceLinkedRole"
+        | "PutUserPermissionsBoundary"
+        | "DeleteUserPermissionsBoundary"
+        | "PutRolePermissionsBoundary"
         | "DeleteRolePermissionsBoundary" => entities::call(ctx, op, input),
-        "CreatePolicy" | "GetPolicy" | "DeletePolicy" | "ListPolicies" | "CreatePolicyVersion"
-        | "GetPolicyVersion" | "ListPolicyVersions" | "SetDefaultPolicyVersion"
-        | "DeletePolicyVersion" | "ListEntitiesForPolicy" | "TagPolicy" | "UntagPolicy"
+        "CreatePolicy"
+        | "GetPolicy"
+        | "DeletePolicy"
+        | "ListPolicies"
+        | "CreatePolicyVersion"
+        | "GetPolicyVersion"
+        | "ListPolicyVersions"
+        | "SetDefaultPolicyVersion"
+        | "DeletePolicyVersion"
+        | "ListEntitiesForPolicy"
+        | "TagPolicy"
+        | "UntagPolicy"
         | "ListPolicyTags" => policies::call(ctx, op, input),
-        "CreateAccessKey" | "ListAccessKeys" | "UpdateAccessKey" | "DeleteAccessKey"
+        "CreateAccessKey"
+        | "ListAccessKeys"
+        | "UpdateAccessKey"
+        | "DeleteAccessKey"
         | "GetAccessKeyLastUsed" => access_keys::call(ctx, op, input),
         "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => simulate::call(ctx, op, input),
         "GetAccountAuthorizationDetails"
@@ -80,7 +113,11 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
         })
     };
     let resource = match op {
-        "GetUser" | "ListAccessKeys" | "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey"
+        "GetUser"
+        | "ListAccessKeys"
+        | "CreateAccessKey"
+        | "UpdateAccessKey"
+        | "DeleteAccessKey"
         | "GetAccessKeyLastUsed"
             if s(input, "UserName").is_none() =>
         {
@@ -94,7 +131,10 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
             s(input, "PolicyName").map(|n| arn(acct, "policy", s(input, "Path").unwrap_or("/"), n))
         }
         "SimulatePrincipalPolicy" => s(input, "PolicySourceArn").map(str::to_owned),
-        _ if input.get("PolicyArn").is_some() && !op.starts_with("Attach") && !op.starts_with("Detach") => {
+        _ if input.get("PolicyArn").is_some()
+            && !op.starts_with("Attach")
+            && !op.starts_with("Detach") =>
+        {
             s(input, "PolicyArn").map(str::to_owned)
         }
         _ if input.get("RoleName").is_some() => entity("role", "RoleName"),
@@ -102,9 +142,11 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
         _ if input.get("UserName").is_some() => entity("user", "UserName"),
         _ => None,
     };
-    AuthzRequest { action: format!("iam:{op}"), resources: vec![resource.unwrap_or_else(|| "*".into())] }
+    AuthzRequest {
+        action: format!("iam:{op}"),
+        resources: vec![resource.unwrap_or_else(|| "*".into())],
+    }
 }
-
 
 /// The default-version document of a managed policy (customer or AWS) by ARN.
 pub fn resolve_policy(

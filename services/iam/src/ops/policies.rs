@@ -66,7 +66,13 @@ fn get_local(tx: &Tx<'_>, acct: &str, arn: &str) -> Result<ManagedPolicy, AwsErr
 }
 
 /// Adds `attach` attachments and `boundary` boundary uses to a customer policy's counts.
-pub fn adjust_counts(tx: &Tx<'_>, acct: &str, arn: &str, attach: i32, boundary: i32) -> Result<(), AwsError> {
+pub fn adjust_counts(
+    tx: &Tx<'_>,
+    acct: &str,
+    arn: &str,
+    attach: i32,
+    boundary: i32,
+) -> Result<(), AwsError> {
     if let Some(Resolved::Local(mut p)) = resolve(tx, acct, arn)? {
         p.attachments = p.attachments.saturating_add_signed(attach);
         p.boundary_uses = p.boundary_uses.saturating_add_signed(boundary);
@@ -176,7 +182,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if POLICIES.contains(tx, acct, name).map_err(db)? {
                     return Err(AwsError::new(
                         "EntityAlreadyExistsException",
-                        format!("A policy called {name} already exists. Duplicate names are not allowed."),
+                        format!(
+                            "A policy called {name} already exists. Duplicate names are not allowed."
+                        ),
                     ));
                 }
                 let mut tags = Vec::new();
@@ -190,7 +198,11 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     created: now,
                     updated: now,
                     default_version: "v1".into(),
-                    versions: vec![PolicyVersion { id: "v1".into(), document: doc.into(), created: now }],
+                    versions: vec![PolicyVersion {
+                        id: "v1".into(),
+                        document: doc.into(),
+                        created: now,
+                    }],
                     next_version: 2,
                     attachments: 0,
                     boundary_uses: 0,
@@ -205,7 +217,10 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             let arn = req(&i.policy_arn, "PolicyArn")?;
             rd(store, |tx| match resolve(tx, acct, arn)? {
                 Some(p) => Ok(json!({"Policy": policy_json(&p, true)})),
-                None => Err(AwsError::new("NoSuchEntityException", format!("Policy {arn} was not found."))),
+                None => Err(AwsError::new(
+                    "NoSuchEntityException",
+                    format!("Policy {arn} was not found."),
+                )),
             })
         }
         "DeletePolicy" => {
@@ -229,10 +244,17 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 items.extend(managed::all().iter().map(|p| (p.arn(), Resolved::Aws(p))));
             }
             if scope != "AWS" {
-                items.extend(POLICIES.all(tx, acct).map_err(db)?.into_iter().map(|(_, p)| (p.arn.clone(), Resolved::Local(p))));
+                items.extend(
+                    POLICIES
+                        .all(tx, acct)
+                        .map_err(db)?
+                        .into_iter()
+                        .map(|(_, p)| (p.arn.clone(), Resolved::Local(p))),
+                );
             }
             let prefix = i.path_prefix.as_deref().unwrap_or("/");
-            let attached = if i.only_attached == Some(true) { Some(attached_arns(tx, acct)?) } else { None };
+            let attached =
+                if i.only_attached == Some(true) { Some(attached_arns(tx, acct)?) } else { None };
             items.retain(|(arn, p)| {
                 let path = match p {
                     Resolved::Local(p) => p.path.as_str(),
@@ -254,10 +276,16 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if p.versions.len() >= 5 {
                     return Err(AwsError::new(
                         "LimitExceededException",
-                        format!("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."),
+                        format!(
+                            "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
+                        ),
                     ));
                 }
-                let v = PolicyVersion { id: format!("v{}", p.next_version), document: doc.into(), created: now };
+                let v = PolicyVersion {
+                    id: format!("v{}", p.next_version),
+                    document: doc.into(),
+                    created: now,
+                };
                 p.next_version += 1;
                 if i.set_as_default == Some(true) {
                     p.default_version = v.id.clone();
@@ -278,26 +306,50 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     .iter()
                     .find(|v| v.id == vid)
                     .map(|v| json!({"PolicyVersion": version_json(v, &p.default_version)}))
-                    .ok_or_else(|| AwsError::new("NoSuchEntityException", format!("Policy {arn} version {vid} does not exist or is not attachable."))),
+                    .ok_or_else(|| {
+                        AwsError::new(
+                            "NoSuchEntityException",
+                            format!(
+                                "Policy {arn} version {vid} does not exist or is not attachable."
+                            ),
+                        )
+                    }),
                 Some(Resolved::Aws(p)) if vid == "v1" => {
-                    let v = PolicyVersion { id: "v1".into(), document: p.document.into(), created: chrono::DateTime::from_timestamp(1_423_000_000, 0).unwrap_or(now) };
+                    let v = PolicyVersion {
+                        id: "v1".into(),
+                        document: p.document.into(),
+                        created: chrono::DateTime::from_timestamp(1_423_000_000, 0).unwrap_or(now),
+                    };
                     Ok(json!({"PolicyVersion": version_json(&v, "v1")}))
                 }
-                _ => Err(AwsError::new("NoSuchEntityException", format!("Policy {arn} version {vid} does not exist or is not attachable."))),
+                _ => Err(AwsError::new(
+                    "NoSuchEntityException",
+                    format!("Policy {arn} version {vid} does not exist or is not attachable."),
+                )),
             })
         }
         "ListPolicyVersions" => {
             let arn = req(&i.policy_arn, "PolicyArn")?;
             rd(store, |tx| match resolve(tx, acct, arn)? {
                 Some(Resolved::Local(p)) => {
-                    let mut vs: Vec<_> = p.versions.iter().rev().map(|v| version_json(v, &p.default_version)).collect();
+                    let mut vs: Vec<_> = p
+                        .versions
+                        .iter()
+                        .rev()
+                        .map(|v| version_json(v, &p.default_version))
+                        .collect();
                     for v in &mut vs {
                         v.as_object_mut().map(|o| o.remove("Document"));
                     }
                     Ok(json!({"Versions": vs, "IsTruncated": false}))
                 }
-                Some(Resolved::Aws(_)) => Ok(json!({"Versions": [{"VersionId": "v1", "IsDefaultVersion": true, "CreateDate": 1_423_000_000.0}], "IsTruncated": false})),
-                None => Err(AwsError::new("NoSuchEntityException", format!("Policy {arn} was not found."))),
+                Some(Resolved::Aws(_)) => Ok(
+                    json!({"Versions": [{"VersionId": "v1", "IsDefaultVersion": true, "CreateDate": 1_423_000_000.0}], "IsTruncated": false}),
+                ),
+                None => Err(AwsError::new(
+                    "NoSuchEntityException",
+                    format!("Policy {arn} was not found."),
+                )),
             })
         }
         "SetDefaultPolicyVersion" | "DeletePolicyVersion" => {
@@ -306,12 +358,18 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             wr(store, |tx| {
                 let mut p = get_local(tx, acct, arn)?;
                 let Some(pos) = p.versions.iter().position(|v| v.id == vid) else {
-                    return Err(AwsError::new("NoSuchEntityException", format!("Policy {arn} version {vid} does not exist or is not attachable.")));
+                    return Err(AwsError::new(
+                        "NoSuchEntityException",
+                        format!("Policy {arn} version {vid} does not exist or is not attachable."),
+                    ));
                 };
                 if op == "SetDefaultPolicyVersion" {
                     p.default_version = vid.into();
                 } else if p.default_version == vid {
-                    return Err(AwsError::new("DeleteConflictException", "Cannot delete the default version of a policy."));
+                    return Err(AwsError::new(
+                        "DeleteConflictException",
+                        "Cannot delete the default version of a policy.",
+                    ));
                 } else {
                     p.versions.remove(pos);
                 }
@@ -324,13 +382,36 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             let arn = req(&i.policy_arn, "PolicyArn")?;
             rd(store, |tx| {
                 if resolve(tx, acct, arn)?.is_none() {
-                    return Err(AwsError::new("NoSuchEntityException", format!("Policy {arn} was not found.")));
+                    return Err(AwsError::new(
+                        "NoSuchEntityException",
+                        format!("Policy {arn} was not found."),
+                    ));
                 }
                 let has = |p: &Policies| p.attached.iter().any(|a| a == arn);
-                let users: Vec<_> = USERS.all(tx, acct).map_err(db)?.into_iter().filter(|(_, u)| has(&u.policies)).map(|(_, u)| json!({"UserName": u.name, "UserId": u.id})).collect();
-                let groups: Vec<_> = GROUPS.all(tx, acct).map_err(db)?.into_iter().filter(|(_, g)| has(&g.policies)).map(|(_, g)| json!({"GroupName": g.name, "GroupId": g.id})).collect();
-                let roles: Vec<_> = ROLES.all(tx, acct).map_err(db)?.into_iter().filter(|(_, r)| has(&r.policies)).map(|(_, r)| json!({"RoleName": r.name, "RoleId": r.id})).collect();
-                Ok(json!({"PolicyUsers": users, "PolicyGroups": groups, "PolicyRoles": roles, "IsTruncated": false}))
+                let users: Vec<_> = USERS
+                    .all(tx, acct)
+                    .map_err(db)?
+                    .into_iter()
+                    .filter(|(_, u)| has(&u.policies))
+                    .map(|(_, u)| json!({"UserName": u.name, "UserId": u.id}))
+                    .collect();
+                let groups: Vec<_> = GROUPS
+                    .all(tx, acct)
+                    .map_err(db)?
+                    .into_iter()
+                    .filter(|(_, g)| has(&g.policies))
+                    .map(|(_, g)| json!({"GroupName": g.name, "GroupId": g.id}))
+                    .collect();
+                let roles: Vec<_> = ROLES
+                    .all(tx, acct)
+                    .map_err(db)?
+                    .into_iter()
+                    .filter(|(_, r)| has(&r.policies))
+                    .map(|(_, r)| json!({"RoleName": r.name, "RoleId": r.id}))
+                    .collect();
+                Ok(
+                    json!({"PolicyUsers": users, "PolicyGroups": groups, "PolicyRoles": roles, "IsTruncated": false}),
+                )
             })
         }
         "TagPolicy" | "UntagPolicy" | "ListPolicyTags" => {
@@ -355,21 +436,33 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
 }
 
 /// `Attach*Policy` / `Detach*Policy` on `policies`, keeping the policy's count.
-pub fn attach(tx: &Tx<'_>, acct: &str, policies: &mut Policies, arn: &str, attach: bool) -> Result<(), AwsError> {
+pub fn attach(
+    tx: &Tx<'_>,
+    acct: &str,
+    policies: &mut Policies,
+    arn: &str,
+    attach: bool,
+) -> Result<(), AwsError> {
     if attach {
         if resolve(tx, acct, arn)?.is_none() {
             return Err(no_such_policy(arn));
         }
         if !policies.attached.iter().any(|a| a == arn) {
             if policies.attached.len() >= 10 {
-                return Err(AwsError::new("LimitExceededException", "Cannot exceed quota for PoliciesPerUser: 10"));
+                return Err(AwsError::new(
+                    "LimitExceededException",
+                    "Cannot exceed quota for PoliciesPerUser: 10",
+                ));
             }
             policies.attached.push(arn.into());
             adjust_counts(tx, acct, arn, 1, 0)?;
         }
     } else {
         let Some(pos) = policies.attached.iter().position(|a| a == arn) else {
-            return Err(AwsError::new("NoSuchEntityException", format!("Policy {arn} was not found.")));
+            return Err(AwsError::new(
+                "NoSuchEntityException",
+                format!("Policy {arn} was not found."),
+            ));
         };
         policies.attached.remove(pos);
         adjust_counts(tx, acct, arn, -1, 0)?;
@@ -378,7 +471,13 @@ pub fn attach(tx: &Tx<'_>, acct: &str, policies: &mut Policies, arn: &str, attac
 }
 
 /// `ListAttached*Policies`.
-pub fn list_attached(tx: &Tx<'_>, acct: &str, policies: &Policies, marker: Option<&str>, max: Option<i64>) -> Result<Value, AwsError> {
+pub fn list_attached(
+    tx: &Tx<'_>,
+    acct: &str,
+    policies: &Policies,
+    marker: Option<&str>,
+    max: Option<i64>,
+) -> Result<Value, AwsError> {
     let mut items = Vec::new();
     for arn in &policies.attached {
         let name = match resolve(tx, acct, arn)? {

@@ -62,9 +62,9 @@ fn typed(value: &str, ty: &str) -> Result<PValue, AwsError> {
         "numeric" => PValue::Number(value.parse().map_err(|_| bad())?),
         "boolean" => PValue::Bool(value.parse().map_err(|_| bad())?),
         "ip" => PValue::Ip(value.parse::<IpAddr>().map_err(|_| bad())?),
-        "date" => PValue::Date(
-            chrono::DateTime::parse_from_rfc3339(value).map_err(|_| bad())?.to_utc(),
-        ),
+        "date" => {
+            PValue::Date(chrono::DateTime::parse_from_rfc3339(value).map_err(|_| bad())?.to_utc())
+        }
         "binary" => PValue::Binary(
             base64::engine::general_purpose::STANDARD.decode(value).map_err(|_| bad())?,
         ),
@@ -110,14 +110,15 @@ fn source_type(label: &str, source: PolicySource, entity: &str) -> &'static str 
     }
 }
 
-fn run(
-    principal: &Principal,
-    set: &PolicySet,
-    i: &In,
-    entity: &str,
-) -> Result<Value, AwsError> {
+fn run(principal: &Principal, set: &PolicySet, i: &In, entity: &str) -> Result<Value, AwsError> {
     let mut ctx = context(&i.context_entries)?;
-    let with_keys = Request { principal: principal.clone(), action: String::new(), resources: Vec::new(), context: BTreeMap::new() }.with_principal_keys();
+    let with_keys = Request {
+        principal: principal.clone(),
+        action: String::new(),
+        resources: Vec::new(),
+        context: BTreeMap::new(),
+    }
+    .with_principal_keys();
     for (k, v) in with_keys.context {
         ctx.entry(k).or_insert(v);
     }
@@ -167,10 +168,18 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
     let i: In = mamori_service::parse_input(input)?;
     let acct = ctx.account.as_str();
     if op == "SimulateCustomPolicy" {
-        let mut set = PolicySet { identity: extra(&i.policy_input_list, PolicyKind::Identity, "PolicyInputList")?, ..PolicySet::default() };
-        let boundary = extra(&i.permissions_boundary_policy_input_list, PolicyKind::Boundary, "PermissionsBoundaryPolicyInputList")?;
+        let mut set = PolicySet {
+            identity: extra(&i.policy_input_list, PolicyKind::Identity, "PolicyInputList")?,
+            ..PolicySet::default()
+        };
+        let boundary = extra(
+            &i.permissions_boundary_policy_input_list,
+            PolicyKind::Boundary,
+            "PermissionsBoundaryPolicyInputList",
+        )?;
         set.permissions_boundary = boundary.into_iter().next();
-        let arn = i.caller_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/simulated"));
+        let arn =
+            i.caller_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/simulated"));
         let principal = Principal::new(arn, acct, PKind::IamUser);
         return run(&principal, &set, &i, "user");
     }
@@ -193,7 +202,14 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
         return Err(no_such(entity, name));
     };
     set.identity.extend(extra(&i.policy_input_list, PolicyKind::Identity, "PolicyInputList")?);
-    if let Some(b) = extra(&i.permissions_boundary_policy_input_list, PolicyKind::Boundary, "PermissionsBoundaryPolicyInputList")?.into_iter().next() {
+    if let Some(b) = extra(
+        &i.permissions_boundary_policy_input_list,
+        PolicyKind::Boundary,
+        "PermissionsBoundaryPolicyInputList",
+    )?
+    .into_iter()
+    .next()
+    {
         set.permissions_boundary = Some(b);
     }
     run(&principal, &set, &i, entity)
