@@ -16,7 +16,7 @@ use crate::state::*;
 /// A managed policy found by ARN: customer (stored) or AWS's.
 pub enum Resolved {
     /// A customer managed policy.
-    Local(ManagedPolicy),
+    Local(Box<ManagedPolicy>),
     /// An AWS managed policy.
     Aws(&'static managed::AwsPolicy),
 }
@@ -51,12 +51,16 @@ pub fn resolve(tx: &Tx<'_>, acct: &str, arn: &str) -> Result<Option<Resolved>, A
         return Ok(Some(Resolved::Aws(p)));
     }
     let Some(name) = local_name(acct, arn) else { return Ok(None) };
-    Ok(POLICIES.get(tx, acct, name).map_err(db)?.filter(|p| p.arn == arn).map(Resolved::Local))
+    Ok(POLICIES
+        .get(tx, acct, name)
+        .map_err(db)?
+        .filter(|p| p.arn == arn)
+        .map(|p| Resolved::Local(Box::new(p))))
 }
 
 fn get_local(tx: &Tx<'_>, acct: &str, arn: &str) -> Result<ManagedPolicy, AwsError> {
     match resolve(tx, acct, arn)? {
-        Some(Resolved::Local(p)) => Ok(p),
+        Some(Resolved::Local(p)) => Ok(*p),
         Some(Resolved::Aws(_)) => Err(AwsError::new(
             "InvalidInputException",
             format!("Policy {arn} is an AWS managed policy and cannot be changed."),
@@ -210,7 +214,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 };
                 POLICIES.put(tx, acct, name, &p).map_err(db)?;
                 tracing::info!(target: "iam", policy = %p.arn, "policy created");
-                Ok(json!({"Policy": policy_json(&Resolved::Local(p), true)}))
+                Ok(json!({"Policy": policy_json(&Resolved::Local(Box::new(p)), true)}))
             })
         }
         "GetPolicy" => {
@@ -249,7 +253,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                         .all(tx, acct)
                         .map_err(db)?
                         .into_iter()
-                        .map(|(_, p)| (p.arn.clone(), Resolved::Local(p))),
+                        .map(|(_, p)| (p.arn.clone(), Resolved::Local(Box::new(p)))),
                 );
             }
             let prefix = i.path_prefix.as_deref().unwrap_or("/");
@@ -276,9 +280,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if p.versions.len() >= 5 {
                     return Err(AwsError::new(
                         "LimitExceededException",
-                        format!(
-                            "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
-                        ),
+                        "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.",
                     ));
                 }
                 let v = PolicyVersion {
