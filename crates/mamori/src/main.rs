@@ -5,6 +5,7 @@ mod cli;
 #[cfg(test)]
 mod coverage;
 mod pattern_cmd;
+mod policy_cmd;
 mod server;
 mod tidy;
 
@@ -18,7 +19,7 @@ use mamori_service::{
 };
 use mamori_store::Store;
 
-use crate::cli::{Cli, ClockMode, Command, PatternCommand, ServeArgs};
+use crate::cli::{Cli, ClockMode, Command, PatternCommand, PolicyCommand, ServeArgs};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -27,6 +28,10 @@ fn main() -> anyhow::Result<()> {
         Command::Pattern(PatternCommand::Test(args)) => {
             let matched = pattern_cmd::run(&args)?;
             std::process::exit(if matched { 0 } else { 1 });
+        }
+        Command::Policy(PolicyCommand::Eval(args)) => {
+            let allowed = policy_cmd::run(&args)?;
+            std::process::exit(if allowed { 0 } else { 1 });
         }
     }
 }
