@@ -6,6 +6,16 @@
 //! whatever region the request was signed for. Access keys are written to the framework's
 //! `ACCESS_KEYS` collection so SigV4 accepts them the moment they exist. Every IAM write
 //! clears the authorizer's cache of compiled policy sets.
+//!
+//! Operations not built yet answer 501 NotImplemented (missing in docs/COVERAGE.md); see the
+//! GAP notes below.
+// GAP: instance profiles (CreateInstanceProfile, AddRoleToInstanceProfile, ...): the role
+// detail lists none.
+// GAP: MFA devices (CreateVirtualMFADevice, EnableMFADevice with TOTP, ListMFADevices):
+// aws:MultiFactorAuthPresent is true only for sessions marked with MFA, which nothing makes.
+// GAP: SAML/OIDC providers, server certificates, SSH keys, service-specific credentials,
+// credential reports, access advisor (GenerateServiceLastAccessedDetails).
+// GAP: access key last use is not recorded.
 
 mod authorizer;
 pub mod managed;

@@ -211,6 +211,18 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     u.name = n.clone();
                 }
                 u.arn = arn(acct, "user", &u.path, &u.name);
+                // The user's keys sign as the renamed user from now on.
+                for k in &u.keys {
+                    let part = mamori_service::ACCESS_KEY_PARTITION;
+                    if let Some(mut key) =
+                        mamori_service::ACCESS_KEYS.get(tx, part, &k.id).map_err(db)?
+                    {
+                        key.arn = u.arn.clone();
+                        key.kind =
+                            mamori_service::StoredPrincipalKind::IamUser { name: u.name.clone() };
+                        mamori_service::ACCESS_KEYS.put(tx, part, &k.id, &key).map_err(db)?;
+                    }
+                }
                 USERS.put(tx, acct, &u.name, &u).map_err(db)?;
                 Ok(json!({}))
             })
