@@ -337,3 +337,14 @@ def test_password_policy_and_login_profile(server):
     with pytest.raises(ClientError) as e:
         iam.get_account_password_policy()
     assert err(e)[0] == "NoSuchEntity"
+
+
+def test_root_assumes_role_trusting_the_account(server):
+    iam = server.client("iam")
+    role = uniq("acct-role")
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(ACCOUNT))["Role"]["Arn"]
+    got = server.client("sts").assume_role(RoleArn=arn, RoleSessionName="root-session")
+    assert got["AssumedRoleUser"]["Arn"].endswith(f"assumed-role/{role}/root-session")
+    with pytest.raises(ClientError) as e:
+        server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/missing-{role}", RoleSessionName="x1")
+    assert err(e)[0] == "AccessDenied"
