@@ -26,6 +26,9 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
                     EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=group_arn,
                     CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
     ct.start_logging(Name=trail)
+    # StartLogging itself is a CloudTrail configuration change and reaches the group: let
+    # its minute pass before the alarm exists.
+    manual_server.advance(130)
     topic_arn = f"arn:aws:sns:us-east-1:000000000000:cis-alerts-{uid}"
     alarm = f"Warning-CIS-{uid}-CloudTrail-Changes"
     # CIS 3.5 as the seed declares it.

@@ -32,6 +32,21 @@ pub trait Authorizer: Send + Sync {
         request: &AuthzRequest,
         input: &Value,
     ) -> Result<(), AwsError>;
+
+    /// Decides a call of `service` (its model id), with the resource-based policy the
+    /// service supplied ([`Service::resource_policy`]). The default ignores both and asks
+    /// [`Authorizer::authorize`].
+    fn authorize_call(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        request: &AuthzRequest,
+        resource_policy: Option<&str>,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        let _ = (service, resource_policy);
+        self.authorize(ctx, request, input)
+    }
 }
 
 /// The hook until the IAM policy engine decides: every signed call is allowed, and an
@@ -216,8 +231,9 @@ impl Dispatcher {
             return Err(AwsError::not_implemented(service, operation));
         }
         let request = svc.authz(ctx, operation, &input);
+        let resource_policy = svc.resource_policy(ctx, operation, &input);
         let authorizer = self.authorizer.read().unwrap_or_else(|e| e.into_inner()).clone();
-        authorizer.authorize(ctx, &request, &input)?;
+        authorizer.authorize_call(ctx, service, &request, resource_policy.as_deref(), &input)?;
         svc.call(ctx, operation, input).await
     }
 

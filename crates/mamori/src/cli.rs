@@ -30,6 +30,17 @@ pub enum Command {
     /// Work with CloudWatch Logs filter patterns offline.
     #[command(subcommand)]
     Pattern(PatternCommand),
+    /// Evaluate IAM policies offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `mamori policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Decide one request against policy files: the decision, the stage and the matched
+    /// statements (exit status 0 when allowed, 1 when denied).
+    Eval(crate::policy_cmd::PolicyEvalArgs),
 }
 
 /// `mamori cloudtrail ...`.
