@@ -43,4 +43,11 @@ pub struct AuditRecord {
 pub trait AuditSink: Send + Sync {
     /// Records one call.
     fn record(&self, record: &AuditRecord);
+
+    /// Resolves once every record handed over before the call is stored, for sinks that
+    /// write in the background. The manual clock flushes before it moves, so scheduled
+    /// work sees every call made before the advance.
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
 }

@@ -179,6 +179,14 @@ impl Dispatcher {
         result
     }
 
+    /// Waits until every audit sink has stored what it was handed so far.
+    pub async fn flush_audit(&self) {
+        let sinks = self.sinks.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for sink in &sinks {
+            sink.flush().await;
+        }
+    }
+
     /// Records a call that failed before its handler could run (the input did not
     /// decode), so that audit sees every answered call.
     pub fn audit_rejected(
