@@ -163,7 +163,10 @@ impl Dispatcher {
         operation: &str,
         input: Value,
     ) -> Result<Value, AwsError> {
-        let sinks = self.sinks.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let sinks: Vec<Arc<dyn AuditSink>> = {
+            let all = self.sinks.read().unwrap_or_else(|e| e.into_inner());
+            all.iter().filter(|s| s.wants(ctx)).cloned().collect()
+        };
         let audit_input = (!sinks.is_empty()).then(|| input.clone());
         let result = self.call_handler(ctx, service, operation, input).await;
         tracing::debug!(
@@ -171,7 +174,7 @@ impl Dispatcher {
             ok = result.is_ok(), "call"
         );
         if let Some(input) = audit_input {
-            let record = self.audit_record(ctx, service, operation, input, &result);
+            let record = Arc::new(self.audit_record(ctx, service, operation, input, &result));
             for sink in &sinks {
                 sink.record(&record);
             }
@@ -200,7 +203,8 @@ impl Dispatcher {
         if sinks.is_empty() {
             return;
         }
-        let record = self.audit_record(ctx, service, operation, Value::Null, &Err(error.clone()));
+        let record =
+            Arc::new(self.audit_record(ctx, service, operation, Value::Null, &Err(error.clone())));
         for sink in &sinks {
             sink.record(&record);
         }
@@ -308,7 +312,7 @@ mod tests {
     #[derive(Default)]
     struct Collect(Mutex<Vec<(String, Option<String>)>>);
     impl AuditSink for Collect {
-        fn record(&self, r: &AuditRecord) {
+        fn record(&self, r: &Arc<AuditRecord>) {
             self.0
                 .lock()
                 .unwrap()

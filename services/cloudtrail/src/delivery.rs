@@ -80,15 +80,23 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
     };
     let full = records.len() == READ_BATCH;
     let Some(last_id) = records.last().map(|r| r.id) else { return false };
+    let custom = trail.has_custom_event_selectors();
     let mut events: Vec<(i64, String)> = records
         .into_iter()
         .filter(|r| {
-            let ev: Value = serde_json::from_str(&r.value.record).unwrap_or(Value::Null);
-            selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &ev)
+            let ev = &r.value;
+            let selected = if custom {
+                let rec: Value = serde_json::from_str(ev.record.get()).unwrap_or(Value::Null);
+                selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &rec)
+            } else {
+                // The default selector: every management event.
+                !ev.data
+            };
+            selected
                 && (trail.include_global_service_events
-                    || !crate::record::is_global_source(&r.value.event_source))
+                    || !crate::record::is_global_source(&ev.event_source))
         })
-        .map(|r| (r.ts, r.value.record))
+        .map(|r| (r.ts, r.value.record.get().to_owned()))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);
     let stream = format!("{account}_CloudTrail_{region}");

@@ -28,7 +28,7 @@ pub struct Recorder {
 
 /// What the writer task receives.
 enum Msg {
-    Record(Box<AuditRecord>),
+    Record(Arc<AuditRecord>),
     /// Answered once everything sent before it is stored.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -48,7 +48,7 @@ impl Recorder {
                 let mut waiting = Vec::new();
                 for msg in batch.drain(..) {
                     match msg {
-                        Msg::Record(r) => records.push(*r),
+                        Msg::Record(r) => records.push(r),
                         Msg::Flush(done) => waiting.push(done),
                     }
                 }
@@ -68,22 +68,19 @@ impl Recorder {
     }
 }
 
-/// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
-/// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not show
-/// its own delivery calls in a customer's trail.
-fn recorded(rec: &AuditRecord) -> bool {
-    !(matches!(rec.principal.kind, mamori_service::PrincipalKind::Service(_))
-        && rec.invoked_by.is_none())
-}
-
 impl AuditSink for Recorder {
-    fn record(&self, rec: &AuditRecord) {
-        if !recorded(rec) {
-            return;
-        }
+    /// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
+    /// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not
+    /// show its own delivery calls in a customer's trail.
+    fn wants(&self, ctx: &mamori_service::Context) -> bool {
+        !(matches!(ctx.principal.kind, mamori_service::PrincipalKind::Service(_))
+            && ctx.invoked_by.is_none())
+    }
+
+    fn record(&self, rec: &Arc<AuditRecord>) {
         if let Err(mpsc::error::TrySendError::Full(Msg::Record(rec))) =
-            self.tx.try_send(Msg::Record(Box::new(rec.clone())))
-            && let Err(err) = write(&self.store, &self.shaper, std::slice::from_ref(&*rec))
+            self.tx.try_send(Msg::Record(rec.clone()))
+            && let Err(err) = write(&self.store, &self.shaper, std::slice::from_ref(&rec))
         {
             tracing::error!(error = %err, request_id = %rec.request_id, "failed to store a CloudTrail event");
         }
@@ -103,6 +100,11 @@ impl Recorder {
     }
 }
 
+/// A JSON `null`, for the impossible case of a record that does not serialize.
+pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!())
+}
+
 /// The stored form of a record.
 pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEvent) {
     let (request, response) = shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
@@ -118,7 +120,7 @@ pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEven
         access_key_id: rec.principal.access_key_id.clone().unwrap_or_default(),
         username: record::username(rec),
         data,
-        record: event.to_string(),
+        record: serde_json::value::to_raw_value(&event).unwrap_or_else(|_| null_raw()),
     };
     (format!("{}/{region}", rec.account), rec.time.timestamp_millis(), stored)
 }
@@ -126,7 +128,7 @@ pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEven
 fn write(
     store: &Store,
     shaper: &Shaper,
-    records: &[AuditRecord],
+    records: &[Arc<AuditRecord>],
 ) -> Result<(), mamori_store::StoreError> {
     store.write(|tx| {
         for rec in records {
