@@ -31,8 +31,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Every service mamori serves, in one place.
-fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts), Arc::new(mamori_cloudwatch::CloudWatch)]
+fn services(cloudwatch: Arc<mamori_cloudwatch::CloudWatch>) -> Vec<Arc<dyn Service>> {
+    vec![Arc::new(mamori_sts::Sts), cloudwatch]
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -60,8 +60,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret: args.secret_access_key.clone(),
         account: args.account.clone(),
     };
-    let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
-    mamori_cloudwatch::register_tasks(&dispatcher);
+    let cloudwatch = Arc::new(mamori_cloudwatch::CloudWatch::default());
+    let dispatcher =
+        Dispatcher::new(services(cloudwatch.clone()), Arc::new(credentials), clock, store);
+    mamori_cloudwatch::register_tasks(&dispatcher, cloudwatch);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(server::run(dispatcher, args))
 }

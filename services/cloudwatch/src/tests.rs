@@ -24,8 +24,9 @@ impl Env {
         let clock: SharedClock =
             Arc::new(ManualClock::new(DateTime::from_timestamp(START, 0).unwrap()));
         let store = mamori_store::Store::in_memory().unwrap();
-        let d = Dispatcher::new(vec![Arc::new(CloudWatch)], Arc::new(creds), clock.clone(), store);
-        register_tasks(&d);
+        let cw = Arc::new(CloudWatch::default());
+        let d = Dispatcher::new(vec![cw.clone()], Arc::new(creds), clock.clone(), store);
+        register_tasks(&d, cw);
         Self { d, clock }
     }
 
@@ -297,15 +298,11 @@ async fn sns_actions_publish_the_alarm_notification() {
         RootCredentials { access_key_id: "k".into(), secret: "s".into(), account: account.clone() };
     let clock: SharedClock =
         Arc::new(ManualClock::new(DateTime::from_timestamp(START, 0).unwrap()));
+    let cw = Arc::new(CloudWatch::default());
     let sns = Arc::new(FakeSns::default());
     let store = mamori_store::Store::in_memory().unwrap();
-    let d = Dispatcher::new(
-        vec![Arc::new(CloudWatch), sns.clone()],
-        Arc::new(creds),
-        clock.clone(),
-        store,
-    );
-    register_tasks(&d);
+    let d = Dispatcher::new(vec![cw.clone(), sns.clone()], Arc::new(creds), clock.clone(), store);
+    register_tasks(&d, cw);
     let env = Env { d, clock };
     let mut alarm = cis_alarm("notify", "Notify");
     alarm["AlarmDescription"] = json!("root used");
