@@ -175,19 +175,33 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs `f` `n` times; returns (min, median).
-fn time(n: usize, mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut runs: Vec<Duration> = (0..n)
+/// Runs `f` `n` times; returns the (min, median) wall time and the median CPU time of
+/// this thread (the runtime is single-threaded), which is what a shared machine's load
+/// does not inflate.
+fn time(n: usize, mut f: impl FnMut()) -> (Duration, Duration, Option<Duration>) {
+    let mut runs: Vec<(Duration, Option<Duration>)> = (0..n)
         .map(|_| {
+            let cpu = cpu_time();
             let start = Instant::now();
             f();
-            start.elapsed()
+            let wall = start.elapsed();
+            (wall, cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)))
         })
         .collect();
+    let mut cpu: Vec<Duration> = runs.iter().filter_map(|r| r.1).collect();
+    cpu.sort();
     runs.sort();
-    (runs[0], runs[n / 2])
+    (runs[0].0, runs[n / 2].0, cpu.get(cpu.len() / 2).copied())
 }
 
-fn fmt((min, median): (Duration, Duration)) -> String {
-    format!("min {min:.2?}, median {median:.2?} per tick")
+/// Time this thread spent on a CPU (Linux `schedstat`, nanoseconds).
+fn cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+fn fmt((min, median, cpu): (Duration, Duration, Option<Duration>)) -> String {
+    let cpu = cpu.map(|c| format!(", median CPU {c:.2?}")).unwrap_or_default();
+    format!("wall min {min:.2?}, median {median:.2?}{cpu} per tick")
 }
