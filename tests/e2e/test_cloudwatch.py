@@ -107,6 +107,13 @@ def test_statistics_percentiles_and_units(server):
     got = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=now,
                                    EndTime=now + datetime.timedelta(minutes=1), Period=60, Statistics=["Sum"])
     assert got["Datapoints"] == []
+    # 1,000 datums: botocore gzips this body (requestcompression), the server inflates it.
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Bulk", "Timestamp": now, "Value": i}
+                                                 for i in range(1000)])
+    got = cw.get_metric_statistics(Namespace=ns, MetricName="Bulk", StartTime=now,
+                                   EndTime=now + datetime.timedelta(minutes=1), Period=60,
+                                   Statistics=["SampleCount", "Sum"])
+    assert (got["Datapoints"][0]["SampleCount"], got["Datapoints"][0]["Sum"]) == (1000, 499500)
     # Statistic sets have no percentiles.
     cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Set", "Timestamp": now, "StatisticValues": {
         "SampleCount": 4, "Sum": 10, "Minimum": 1, "Maximum": 4}}])
