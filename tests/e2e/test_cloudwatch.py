@@ -107,6 +107,13 @@ def test_statistics_percentiles_and_units(server):
     got = cw.get_metric_statistics(Namespace=ns, MetricName="Latency", StartTime=now,
                                    EndTime=now + datetime.timedelta(minutes=1), Period=60, Statistics=["Sum"])
     assert got["Datapoints"] == []
+    # 1,000 datums: botocore gzips this body (requestcompression), the server inflates it.
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Bulk", "Timestamp": now, "Value": i}
+                                                 for i in range(1000)])
+    got = cw.get_metric_statistics(Namespace=ns, MetricName="Bulk", StartTime=now,
+                                   EndTime=now + datetime.timedelta(minutes=1), Period=60,
+                                   Statistics=["SampleCount", "Sum"])
+    assert (got["Datapoints"][0]["SampleCount"], got["Datapoints"][0]["Sum"]) == (1000, 499500)
     # Statistic sets have no percentiles.
     cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Set", "Timestamp": now, "StatisticValues": {
         "SampleCount": 4, "Sum": 10, "Minimum": 1, "Maximum": 4}}])
@@ -150,6 +157,20 @@ def test_query_protocol(server):
     names = [e.text for e in root.iter(f"{XMLNS}MetricName")]
     assert names == ["Q"]
     assert [e.text for e in root.iter(f"{XMLNS}Value")] == ["v"]
+    # An alarm created and read back over query.
+    alarm = unique("q")
+    body = (f"Action=PutMetricAlarm&Version=2010-08-01&AlarmName={alarm}&Namespace={ns}&MetricName=Q"
+            "&Statistic=Sum&Period=60&EvaluationPeriods=1&Threshold=1&ComparisonOperator=GreaterThanThreshold"
+            "&Dimensions.member.1.Name=D&Dimensions.member.1.Value=v")
+    status, _, data = server.request("POST", "/", body, headers, service="monitoring")
+    assert status == 200, data
+    status, _, data = server.request("POST", "/", f"Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1={alarm}",
+                                     headers, service="monitoring")
+    assert status == 200, data
+    member = ET.fromstring(data).find(f"{XMLNS}DescribeAlarmsResult/{XMLNS}MetricAlarms/{XMLNS}member")
+    assert member.find(f"{XMLNS}StateValue").text == "INSUFFICIENT_DATA"
+    assert member.find(f"{XMLNS}Threshold").text in ("1", "1.0")
+    assert member.find(f"{XMLNS}StateUpdatedTimestamp").text.endswith("Z")
     # Errors in the query shape, with the query code.
     status, _, data = server.request("POST", "/", "Action=PutMetricData&Version=2010-08-01&Namespace=AWS/EC2"
                                      "&MetricData.member.1.MetricName=Q&MetricData.member.1.Value=2",
@@ -182,6 +203,16 @@ def test_rpc_v2_cbor(server):
     assert (dp["Average"], dp["Sum"]) == (5.0, 10.0)
     status, body = cbor_call(server, "ListMetrics", {"Namespace": ns})
     assert status == 200 and [m["MetricName"] for m in body["Metrics"]] == ["C"]
+    alarm = unique("cbor")
+    status, body = cbor_call(server, "PutMetricAlarm", {
+        "AlarmName": alarm, "Namespace": ns, "MetricName": "C", "Statistic": "Sum", "Period": 60,
+        "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"})
+    assert status == 200, body
+    status, body = cbor_call(server, "DescribeAlarms", {"AlarmNames": [alarm]})
+    assert status == 200, body
+    [got] = body["MetricAlarms"]
+    assert got["StateValue"] == "INSUFFICIENT_DATA" and got["Period"] == 60
+    assert isinstance(got["StateUpdatedTimestamp"], (cbor2.CBORTag, datetime.datetime, int, float))
     status, body = cbor_call(server, "PutMetricData", {"Namespace": ns, "MetricData": []})
     assert status == 400
     assert "MissingRequiredParameterException" in body["__type"] or "MissingParameter" in body["__type"]

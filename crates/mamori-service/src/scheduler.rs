@@ -125,12 +125,23 @@ impl Scheduler {
         }
     }
 
-    /// With the real clock: runs due tasks once a second until the process ends.
+    /// The earliest instant a task is next due.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|e| e.next_due).min()
+    }
+
+    /// With the real clock: runs due tasks until the process ends. It sleeps until the
+    /// next due instant (at most 250 ms, so tasks registered later are picked up), so a
+    /// task runs within a few milliseconds of its due time: alarm evaluation right after
+    /// a period closes.
     pub async fn run_real_time(self: Arc<Self>, clock: SharedClock) {
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let max_sleep = TimeDelta::milliseconds(250);
         loop {
-            tick.tick().await;
+            let now = clock.now();
+            let wait = self
+                .next_due()
+                .map_or(max_sleep, |due| (due - now).clamp(TimeDelta::zero(), max_sleep));
+            tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
             self.advance_to(&clock, clock.now()).await;
         }
     }

@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
 /// [`register_tasks`].
 struct TaskServices {
     logs: Arc<mamori_logs::Logs>,
+    cloudwatch: Arc<mamori_cloudwatch::CloudWatch>,
 }
 
 /// Every service mamori serves (for the coverage page).
@@ -59,20 +60,21 @@ fn services() -> Vec<Arc<dyn Service>> {
 /// the dispatcher will use.
 fn services_with(iam: &mamori_iam::Iam) -> (Vec<Arc<dyn Service>>, TaskServices) {
     let logs = Arc::new(mamori_logs::Logs::new());
+    let cloudwatch = Arc::new(mamori_cloudwatch::CloudWatch::default());
     let services: Vec<Arc<dyn Service>> = vec![
         Arc::new(mamori_sts::Sts),
         Arc::new(iam.clone()),
         Arc::new(mamori_cloudtrail::CloudTrail),
         logs.clone(),
-        Arc::new(mamori_cloudwatch::CloudWatch),
+        cloudwatch.clone(),
     ];
-    (services, TaskServices { logs })
+    (services, TaskServices { logs, cloudwatch })
 }
 
 /// Registers the services' scheduler tasks.
 fn register_tasks(dispatcher: &Arc<Dispatcher>, tasks: TaskServices) {
     mamori_logs::register_tasks(dispatcher, tasks.logs);
-    mamori_cloudwatch::register_tasks(dispatcher);
+    mamori_cloudwatch::register_tasks(dispatcher, tasks.cloudwatch);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -31,7 +31,8 @@ fn main() {
         RootCredentials { access_key_id: "k".into(), secret: "s".into(), account: account.clone() };
     let clock: SharedClock =
         Arc::new(ManualClock::new(DateTime::from_timestamp(T, 0).expect("time")));
-    let d = Dispatcher::new(vec![Arc::new(CloudWatch)], Arc::new(creds), clock, store.clone());
+    let cw = Arc::new(CloudWatch::default());
+    let d = Dispatcher::new(vec![cw.clone()], Arc::new(creds), clock, store.clone());
     let ctx = Context::internal(d.clone(), Principal::root(account.clone()), account, region);
     let part = ctx.partition();
 
@@ -107,7 +108,7 @@ fn main() {
 
     // First tick: every alarm leaves INSUFFICIENT_DATA (writes, history).
     let first = Instant::now();
-    rt.block_on(tasks::evaluate_due(&d, DateTime::from_timestamp(T + 60, 0).expect("t")));
+    rt.block_on(tasks::evaluate_due(&cw, &d, DateTime::from_timestamp(T + 60, 0).expect("t")));
     println!("first tick (10,000 transitions, history, no actions): {:?}", first.elapsed());
 
     let now_ms = (T + 120) * 1000;
@@ -117,7 +118,7 @@ fn main() {
             .read(|tx| {
                 let mut slots = Vec::with_capacity(N);
                 for (a, c) in alarms.iter().zip(&configs) {
-                    slots.push(tasks::read_slots(tx, &part, a, c, now_ms)?);
+                    slots.push(tasks::read_slots(tx, &part, a, c, now_ms, None)?);
                 }
                 Ok::<_, mamori_store::StoreError>(slots)
             })
@@ -125,48 +126,82 @@ fn main() {
     };
     let slots = read(0);
 
+    // Steady state: each alarm already is in the state its data gives.
+    let states: Vec<StateValue> = configs
+        .iter()
+        .zip(&slots)
+        .map(|(c, s)| eval::evaluate(c, s, now_ms, StateValue::InsufficientData).state)
+        .collect();
+    assert!(states.contains(&StateValue::Alarm) && states.contains(&StateValue::Ok));
     let pure = time(20, || {
-        let mut alarms_in_alarm = 0;
-        for (c, s) in configs.iter().zip(&slots) {
-            if eval::evaluate(c, s, now_ms, StateValue::Ok).state == StateValue::Alarm {
-                alarms_in_alarm += 1;
-            }
+        for ((c, s), current) in configs.iter().zip(&slots).zip(&states) {
+            std::hint::black_box(eval::evaluate(c, s, now_ms, *current));
         }
-        assert!(alarms_in_alarm > 0);
     });
-    println!("pure evaluator, {N} alarms: {}", fmt(pure));
+    println!("pure evaluator, {N} alarms, steady state: {}", fmt(pure));
+    let flips = time(5, || {
+        for (c, s) in configs.iter().zip(&slots) {
+            std::hint::black_box(eval::evaluate(c, s, now_ms, StateValue::InsufficientData));
+        }
+    });
+    println!(
+        "pure evaluator, {N} alarms, every one transitions (reason texts built): {}",
+        fmt(flips)
+    );
 
     let with_reads = time(5, || {
         let slots = read(1);
-        for (c, s) in configs.iter().zip(&slots) {
-            std::hint::black_box(eval::evaluate(c, s, now_ms, StateValue::Ok));
+        for ((c, s), current) in configs.iter().zip(&slots).zip(&states) {
+            std::hint::black_box(eval::evaluate(c, s, now_ms, *current));
         }
     });
-    println!("storage read path + evaluator, {N} alarms: {}", fmt(with_reads));
+    println!("per-alarm storage reads + evaluator, {N} alarms: {}", fmt(with_reads));
+
+    let list = time(5, || {
+        std::hint::black_box(store.read(|tx| ALARMS.everywhere(tx)).expect("alarms"));
+    });
+    println!(
+        "reading and decoding the {N} alarm documents (cached between alarm writes): {}",
+        fmt(list)
+    );
 
     let mut minute = 2;
     let full = time(3, || {
         let due = DateTime::from_timestamp(T + 60 * minute, 0).expect("t");
         minute += 1;
-        rt.block_on(tasks::evaluate_due(&d, due));
+        rt.block_on(tasks::evaluate_due(&cw, &d, due));
     });
-    println!("full scheduled tick (steady state), {N} alarms: {}", fmt(full));
+    println!("full scheduled tick (steady state, alarm cache warm), {N} alarms: {}", fmt(full));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs `f` `n` times; returns (min, median).
-fn time(n: usize, mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut runs: Vec<Duration> = (0..n)
+/// Runs `f` `n` times; returns the (min, median) wall time and the median CPU time of
+/// this thread (the runtime is single-threaded), which is what a shared machine's load
+/// does not inflate.
+fn time(n: usize, mut f: impl FnMut()) -> (Duration, Duration, Option<Duration>) {
+    let mut runs: Vec<(Duration, Option<Duration>)> = (0..n)
         .map(|_| {
+            let cpu = cpu_time();
             let start = Instant::now();
             f();
-            start.elapsed()
+            let wall = start.elapsed();
+            (wall, cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)))
         })
         .collect();
+    let mut cpu: Vec<Duration> = runs.iter().filter_map(|r| r.1).collect();
+    cpu.sort();
     runs.sort();
-    (runs[0], runs[n / 2])
+    (runs[0].0, runs[n / 2].0, cpu.get(cpu.len() / 2).copied())
 }
 
-fn fmt((min, median): (Duration, Duration)) -> String {
-    format!("min {min:.2?}, median {median:.2?} per tick")
+/// Time this thread spent on a CPU (Linux `schedstat`, nanoseconds).
+fn cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+fn fmt((min, median, cpu): (Duration, Duration, Option<Duration>)) -> String {
+    let cpu = cpu.map(|c| format!(", median CPU {c:.2?}")).unwrap_or_default();
+    format!("wall min {min:.2?}, median {median:.2?}{cpu} per tick")
 }

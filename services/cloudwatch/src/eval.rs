@@ -156,7 +156,8 @@ pub struct PeriodPoint {
     pub sample_count: f64,
 }
 
-/// The result of one evaluation.
+/// The result of one evaluation. `reason` and `reason_data` are empty when the state
+/// holds (nothing is recorded then).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     /// The new state (equal to the current one when the rules keep it).
@@ -171,6 +172,8 @@ pub struct Evaluation {
 /// use N + 2 from N = 3 on, and N + (N - 1) below, so that a one-period alarm judges only
 /// its last period (a sparse metric with `notBreaching` goes back to `OK` one period
 /// after its datapoint, as the CIS alarms rely on). [derived; see docs/ARCHITECTURE.md]
+// GAP: AWS's exact evaluation range is unpublished; an alarm on a sparse metric may
+// reach back a different number of periods than AWS does.
 pub fn evaluation_range(n: usize) -> usize {
     n + (n.saturating_sub(1)).min(2)
 }
@@ -220,7 +223,7 @@ pub fn evaluate(
                 TreatMissing::Ignore | TreatMissing::Missing => {
                     let missing = config.treat_missing == TreatMissing::Missing;
                     if real.is_empty() {
-                        if missing {
+                        if missing && current != StateValue::InsufficientData {
                             return insufficient(config, n, now_ms, slots.len());
                         }
                         return keep("");
@@ -242,6 +245,11 @@ pub fn evaluate(
                 }
             }
         };
+    if state == current {
+        // Nothing is recorded when the state holds, so the texts are not built: this
+        // keeps a steady-state tick over many alarms cheap.
+        return keep("");
+    }
     let reason =
         reason_text(config, state, current, &judged, fillers, filler_breaches, n, m, &breaching);
     let reason_data = reason_data(config, slots, &judged, now_ms);

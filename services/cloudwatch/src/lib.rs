@@ -11,6 +11,7 @@
 //! model; handlers see the same neutral input for all three.
 
 pub mod actions;
+pub mod cache;
 mod errors;
 pub mod eval;
 pub mod math;
@@ -25,14 +26,31 @@ use serde_json::Value;
 
 pub use tasks::register_tasks;
 
-/// The CloudWatch service.
+/// The CloudWatch service. Keep an `Arc` of it for [`register_tasks`].
 #[derive(Debug, Default)]
-pub struct CloudWatch;
+pub struct CloudWatch {
+    /// The alarms the evaluator walks; invalidated by every alarm write.
+    pub alarms: cache::AlarmCache,
+}
+
+/// Operations that write alarms (and so invalidate the evaluator's cache).
+const ALARM_WRITES: &[&str] = &[
+    "PutMetricAlarm",
+    "DeleteAlarms",
+    "EnableAlarmActions",
+    "DisableAlarmActions",
+    "SetAlarmState",
+    "TagResource",
+    "UntagResource",
+];
 
 const OPS: &[OpSpec] = &[
     OpSpec {
         name: "PutMetricData",
-        gaps: &["`EntityMetricData` is accepted and ignored (entities are not modelled)."],
+        gaps: &[
+            "`EntityMetricData` is accepted and ignored (entities are not modelled).",
+            "Retention: 1-s data rolls up to 1 min after 3 h and everything expires after 455 days, but 1-min data is not rolled up to 5 min (15 days) or 1 h (63 days).",
+        ],
     },
     OpSpec { name: "GetMetricStatistics", gaps: &[] },
     OpSpec {
@@ -55,6 +73,8 @@ const OPS: &[OpSpec] = &[
             "`EvaluationCriteria`, `EvaluationInterval`, `EvaluationWindow`, `WarmUpConfiguration`, `ActionConfiguration` are rejected.",
             "Extended statistics other than percentiles (tm, wm, tc, ts, IQM, PR) are rejected.",
             "Only SNS topic actions run; EC2, Auto Scaling, Lambda and SSM actions are recorded as failed.",
+            "The evaluation range is N + min(N - 1, 2) periods (AWS documents only N = 3 -> 5); periods are judged at their boundary, without AWS's short wait for late data.",
+            "Composite alarms (`PutCompositeAlarm`) are not built.",
         ],
     },
     OpSpec {
@@ -117,6 +137,27 @@ impl Service for CloudWatch {
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
+        let res = self.dispatch(ctx, operation, input).await;
+        if ALARM_WRITES.contains(&operation) {
+            // Also after a failure: an all-or-nothing write may still have touched state
+            // before failing, and a spurious reload is cheap.
+            self.alarms.invalidate();
+        }
+        res
+    }
+
+    fn reset(&self) {
+        self.alarms.invalidate();
+    }
+}
+
+impl CloudWatch {
+    async fn dispatch(
+        &self,
+        ctx: &Context,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
         use ops::{alarms, data, history, metrics, tags};
         match operation {
             "PutMetricData" => metrics::put_metric_data(ctx, input),

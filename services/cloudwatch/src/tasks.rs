@@ -26,9 +26,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mamori_service::{Dispatcher, Task};
 use mamori_store::{StoreError, Tx};
 
+use crate::CloudWatch;
 use crate::eval::{self, AlarmConfig, Evaluation, Operator, PeriodPoint, StateValue, TreatMissing};
 use crate::ops::history::{HISTORY_RETENTION_MS, StateChange, apply};
-use crate::ops::metrics::aggregate;
+use crate::ops::metrics::aggregate_records;
 use crate::state::{ALARMS, Alarm, DATAPOINTS, HISTORY, METRICS, Sample};
 use crate::stats::{Agg, Stat};
 
@@ -38,7 +39,7 @@ pub const METRIC_RETENTION_MS: i64 = 455 * 24 * 3600 * 1000;
 pub const HIGH_RES_MS: i64 = 3 * 3600 * 1000;
 
 /// Registers the evaluation (every 10 s) and retention (every 5 min) tasks.
-pub fn register_tasks(dispatcher: &Arc<Dispatcher>) {
+pub fn register_tasks(dispatcher: &Arc<Dispatcher>, svc: Arc<CloudWatch>) {
     let now = dispatcher.clock().now();
     let d = Arc::downgrade(dispatcher);
     dispatcher.scheduler().register(
@@ -47,9 +48,10 @@ pub fn register_tasks(dispatcher: &Arc<Dispatcher>) {
             interval: TimeDelta::seconds(10),
             run: Arc::new(move |due| {
                 let d = d.clone();
+                let svc = svc.clone();
                 Box::pin(async move {
                     if let Some(d) = d.upgrade() {
-                        evaluate_due(&d, due).await;
+                        evaluate_due(&svc, &d, due).await;
                     }
                 })
             }),
@@ -111,17 +113,24 @@ pub fn config_of(alarm: &Alarm) -> Option<AlarmConfig> {
     })
 }
 
-/// The evaluation range of an alarm at `end_ms`, oldest period first.
+/// How far back (ms) an alarm's evaluation range reaches.
+pub fn span_ms(alarm: &Alarm, config: &AlarmConfig) -> i64 {
+    alarm.period * 1000 * eval::evaluation_range(config.evaluation_periods) as i64
+}
+
+/// The evaluation range of an alarm at `end_ms`, oldest period first. `metric_id` is the
+/// alarm metric's stream id when the caller has it at hand.
 pub fn read_slots(
     tx: &Tx<'_>,
     part: &str,
     alarm: &Alarm,
     config: &AlarmConfig,
     end_ms: i64,
+    metric_id: Option<&str>,
 ) -> Result<Vec<Option<PeriodPoint>>, StoreError> {
     let range = eval::evaluation_range(config.evaluation_periods);
     let step = alarm.period * 1000;
-    let start = end_ms - step * range as i64;
+    let start = end_ms - span_ms(alarm, config);
     if let Some(queries) = &alarm.metrics {
         return crate::ops::data::alarm_slots(tx, part, queries, start, end_ms, alarm.period);
     }
@@ -132,8 +141,10 @@ pub fn read_slots(
         .or(alarm.extended_statistic.as_deref())
         .and_then(Stat::parse)
         .unwrap_or(Stat::Maximum);
-    let by_unit =
-        aggregate(tx, part, key, start, end_ms, alarm.period, alarm.unit.as_deref(), start)?;
+    let id = metric_id.map(str::to_owned).unwrap_or_else(|| key.id());
+    let records = DATAPOINTS.range(tx, part, &[&id], start, end_ms, None, usize::MAX, false)?;
+    let samples = records.iter().map(|r| (r.ts, &r.value));
+    let by_unit = aggregate_records(samples, alarm.period, alarm.unit.as_deref(), start);
     let mut merged: BTreeMap<i64, Agg> = BTreeMap::new();
     for ((bucket, _), agg) in by_unit {
         match merged.get_mut(&bucket) {
@@ -153,10 +164,12 @@ pub fn read_slots(
 }
 
 /// Evaluates every alarm due at `due`, applying transitions and running their actions.
-pub async fn evaluate_due(dispatcher: &Arc<Dispatcher>, due: DateTime<Utc>) {
+// GAP: no grace delay for late data: a datapoint that arrives after its period closed
+// is judged one evaluation later than in AWS.
+pub async fn evaluate_due(svc: &CloudWatch, dispatcher: &Arc<Dispatcher>, due: DateTime<Utc>) {
     let now = due.timestamp_millis();
     let store = dispatcher.store();
-    let alarms = match store.read(|tx| ALARMS.everywhere(tx)) {
+    let alarms = match svc.alarms.get(store) {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "cannot read alarms");
@@ -165,22 +178,21 @@ pub async fn evaluate_due(dispatcher: &Arc<Dispatcher>, due: DateTime<Utc>) {
     };
     let mut changes = Vec::new();
     let read = store.read(|tx| {
-        for (part, name, alarm) in &alarms {
+        for cached in alarms.iter() {
+            let alarm = &cached.alarm;
+            let Some(config) = &cached.config else { continue };
             if !is_due(alarm.period, now) {
                 continue;
             }
-            let Some(config) = config_of(alarm) else { continue };
-            let slots = read_slots(tx, part, alarm, &config, now)?;
+            let slots =
+                read_slots(tx, &cached.part, alarm, config, now, cached.metric_id.as_deref())?;
             let current =
                 StateValue::parse(&alarm.state.value).unwrap_or(StateValue::InsufficientData);
             let Evaluation { state, reason, reason_data } =
-                eval::evaluate(&config, &slots, now, current);
+                eval::evaluate(config, &slots, now, current);
             if state != current {
-                changes.push((
-                    part.clone(),
-                    name.clone(),
-                    StateChange { state, reason, reason_data: Some(reason_data) },
-                ));
+                let change = StateChange { state, reason, reason_data: Some(reason_data) };
+                changes.push((cached.part.clone(), alarm.name.clone(), change));
             }
         }
         Ok::<_, StoreError>(())
@@ -189,16 +201,28 @@ pub async fn evaluate_due(dispatcher: &Arc<Dispatcher>, due: DateTime<Utc>) {
         tracing::error!(error = %e, "alarm evaluation failed");
         return;
     }
-    for (part, name, change) in changes {
-        let applied = store.write(|tx| apply(tx, &part, &name, &change, now));
-        match applied {
-            Ok(Some((alarm, old))) => {
-                tracing::info!(alarm = %name, from = %old, to = %alarm.state.value, reason = %alarm.state.reason, "alarm state changed");
+    if changes.is_empty() {
+        return;
+    }
+    // All transitions of a tick commit together, then their actions run.
+    let applied = store.write(|tx| {
+        let mut applied = Vec::new();
+        for (part, name, change) in &changes {
+            if let Some(done) = apply(tx, part, name, change, now)? {
+                applied.push((part.clone(), done));
+            }
+        }
+        Ok::<_, StoreError>(applied)
+    });
+    svc.alarms.invalidate();
+    match applied {
+        Ok(applied) => {
+            for (part, (alarm, old)) in applied {
+                tracing::info!(alarm = %alarm.name, from = %old, to = %alarm.state.value, reason = %alarm.state.reason, "alarm state changed");
                 crate::actions::run(dispatcher, &part, &alarm, &old, now).await;
             }
-            Ok(None) => {}
-            Err(e) => tracing::error!(alarm = %name, error = %e, "cannot record alarm state"),
         }
+        Err(e) => tracing::error!(error = %e, "cannot record alarm states"),
     }
 }
 

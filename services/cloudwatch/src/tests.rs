@@ -24,8 +24,9 @@ impl Env {
         let clock: SharedClock =
             Arc::new(ManualClock::new(DateTime::from_timestamp(START, 0).unwrap()));
         let store = mamori_store::Store::in_memory().unwrap();
-        let d = Dispatcher::new(vec![Arc::new(CloudWatch)], Arc::new(creds), clock.clone(), store);
-        register_tasks(&d);
+        let cw = Arc::new(CloudWatch::default());
+        let d = Dispatcher::new(vec![cw.clone()], Arc::new(creds), clock.clone(), store);
+        register_tasks(&d, cw);
         Self { d, clock }
     }
 
@@ -297,15 +298,11 @@ async fn sns_actions_publish_the_alarm_notification() {
         RootCredentials { access_key_id: "k".into(), secret: "s".into(), account: account.clone() };
     let clock: SharedClock =
         Arc::new(ManualClock::new(DateTime::from_timestamp(START, 0).unwrap()));
+    let cw = Arc::new(CloudWatch::default());
     let sns = Arc::new(FakeSns::default());
     let store = mamori_store::Store::in_memory().unwrap();
-    let d = Dispatcher::new(
-        vec![Arc::new(CloudWatch), sns.clone()],
-        Arc::new(creds),
-        clock.clone(),
-        store,
-    );
-    register_tasks(&d);
+    let d = Dispatcher::new(vec![cw.clone(), sns.clone()], Arc::new(creds), clock.clone(), store);
+    register_tasks(&d, cw);
     let env = Env { d, clock };
     let mut alarm = cis_alarm("notify", "Notify");
     alarm["AlarmDescription"] = json!("root used");
@@ -405,4 +402,85 @@ async fn retention_rolls_up_high_resolution_samples() {
     assert!(records.iter().all(|r| r.value.r == 60 && r.ts % 60_000 == 0));
     assert_eq!(records.iter().map(|r| r.value.n).sum::<f64>(), 6.0);
     assert_eq!(records.iter().map(|r| r.value.s).sum::<f64>(), 15.0);
+}
+
+#[test]
+fn authorization_names_the_alarm_arns() {
+    let env = Env::new();
+    let ctx = env.ctx();
+    let cw = CloudWatch::default();
+    let cases = [
+        (
+            "PutMetricAlarm",
+            json!({"AlarmName": "a"}),
+            vec!["arn:aws:cloudwatch:us-east-1:000000000000:alarm:a"],
+        ),
+        (
+            "DeleteAlarms",
+            json!({"AlarmNames": ["a", "b"]}),
+            vec![
+                "arn:aws:cloudwatch:us-east-1:000000000000:alarm:a",
+                "arn:aws:cloudwatch:us-east-1:000000000000:alarm:b",
+            ],
+        ),
+        ("TagResource", json!({"ResourceARN": "arn:x"}), vec!["arn:x"]),
+        ("PutMetricData", json!({"Namespace": "A"}), vec!["*"]),
+        ("DescribeAlarms", json!({}), vec!["*"]),
+    ];
+    for (op, input, want) in cases {
+        let req = cw.authz(&ctx, op, &input);
+        assert_eq!(req.action, format!("cloudwatch:{op}"));
+        assert_eq!(req.resources, want, "{op}");
+    }
+}
+
+#[tokio::test]
+async fn describe_alarms_pages_and_history_filters_by_date() {
+    let env = Env::new();
+    for name in ["p-1", "p-2", "p-3", "q-1"] {
+        env.call("PutMetricAlarm", cis_alarm(name, "M")).await.unwrap();
+        env.advance(1).await;
+    }
+    let page = env
+        .call("DescribeAlarms", json!({"AlarmNamePrefix": "p-", "MaxRecords": 2}))
+        .await
+        .unwrap();
+    let names: Vec<&str> = page["MetricAlarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["AlarmName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["p-1", "p-2"]);
+    let next = env
+        .call(
+            "DescribeAlarms",
+            json!({"AlarmNamePrefix": "p-", "MaxRecords": 2, "NextToken": page["NextToken"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next["MetricAlarms"][0]["AlarmName"], "p-3");
+    assert!(next.get("NextToken").is_none());
+    let start = START as f64 + 1.0;
+    let got = env
+        .call(
+            "DescribeAlarmHistory",
+            json!({"StartDate": start, "EndDate": start + 1.0, "ScanBy": "TimestampAscending"}),
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = got["AlarmHistoryItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["AlarmName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["p-2", "p-3"]);
+    let one = env.call("DescribeAlarmHistory", json!({"MaxRecords": 1})).await.unwrap();
+    assert_eq!(one["AlarmHistoryItems"][0]["AlarmName"], "q-1");
+    let rest = env
+        .call("DescribeAlarmHistory", json!({"MaxRecords": 10, "NextToken": one["NextToken"]}))
+        .await
+        .unwrap();
+    assert_eq!(rest["AlarmHistoryItems"].as_array().unwrap().len(), 3);
 }

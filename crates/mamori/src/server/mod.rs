@@ -80,12 +80,19 @@ pub async fn run(dispatcher: Arc<Dispatcher>, args: ServeArgs) -> anyhow::Result
 struct SchedulerHandle(Arc<Dispatcher>);
 
 impl SchedulerHandle {
+    /// Sleeps until the next due instant (at most 250 ms, so tasks registered later are
+    /// picked up), so a task starts within a few milliseconds of its due time: an alarm
+    /// is evaluated right after its period closes.
     async fn run(&self) {
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let max_sleep = chrono::TimeDelta::milliseconds(250);
         loop {
-            tick.tick().await;
             let clock = self.0.clock().clone();
+            let now = clock.now();
+            let wait =
+                self.0.scheduler().next_due().map_or(max_sleep, |due| {
+                    (due - now).clamp(chrono::TimeDelta::zero(), max_sleep)
+                });
+            tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
             self.0.scheduler().advance_to(&clock, clock.now()).await;
         }
     }

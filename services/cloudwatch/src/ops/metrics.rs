@@ -245,24 +245,33 @@ pub fn aggregate(
 ) -> mamori_store::Result<BTreeMap<(i64, Option<String>), Agg>> {
     let id = key.id();
     let records = DATAPOINTS.range(tx, part, &[&id], start_ms, end_ms, None, usize::MAX, false)?;
+    Ok(aggregate_records(records.iter().map(|r| (r.ts, &r.value)), period, unit, origin_ms))
+}
+
+/// [`aggregate`] over samples already read, as `(timestamp ms, sample)`.
+pub fn aggregate_records<'a>(
+    records: impl Iterator<Item = (i64, &'a Sample)>,
+    period: i64,
+    unit: Option<&str>,
+    origin_ms: i64,
+) -> BTreeMap<(i64, Option<String>), Agg> {
     let step = period * 1000;
     let mut res: BTreeMap<(i64, Option<String>), Agg> = BTreeMap::new();
-    for rec in records {
-        let sample_unit = rec.value.u.as_deref();
+    for (ts, sample) in records {
         if let Some(want) = unit
-            && want != sample_unit.unwrap_or("None")
+            && want != sample.u.as_deref().unwrap_or("None")
         {
             continue;
         }
-        let bucket = origin_ms + (rec.ts - origin_ms).div_euclid(step) * step;
-        match res.get_mut(&(bucket, rec.value.u.clone())) {
-            Some(agg) => agg.add(&rec.value),
+        let bucket = origin_ms + (ts - origin_ms).div_euclid(step) * step;
+        match res.get_mut(&(bucket, sample.u.clone())) {
+            Some(agg) => agg.add(sample),
             None => {
-                res.insert((bucket, rec.value.u.clone()), Agg::of(&rec.value));
+                res.insert((bucket, sample.u.clone()), Agg::of(sample));
             }
         }
     }
-    Ok(res)
+    res
 }
 
 /// Periods `GetMetricStatistics` and `GetMetricData` accept: 1, 5, 10, 20, 30 or a
