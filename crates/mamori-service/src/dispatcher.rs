@@ -41,8 +41,12 @@ pub trait Authorizer: Send + Sync {
 pub struct AllowAll;
 
 /// Actions an anonymous caller may take without any policy granting them.
-const ANONYMOUS_ACTIONS: &[&str] =
-    &["sns:ConfirmSubscription", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"];
+const ANONYMOUS_ACTIONS: &[&str] = &[
+    "sns:ConfirmSubscription",
+    "sns:Unsubscribe",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+];
 
 impl Authorizer for AllowAll {
     fn authorize(&self, ctx: &Context, request: &AuthzRequest, _: &Value) -> Result<(), AwsError> {

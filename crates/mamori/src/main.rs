@@ -30,9 +30,18 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Every service mamori serves, in one place.
-fn services() -> Vec<Arc<dyn Service>> {
-    vec![Arc::new(mamori_sts::Sts)]
+/// The services whose concrete types the binary needs (for scheduled tasks and admin
+/// routes).
+pub struct Wired {
+    /// SNS.
+    pub sns: Arc<mamori_sns::Sns>,
+}
+
+/// Every service mamori serves, in one place. `base_url` is where mamori is reached,
+/// for the links services put in what they send (SNS SubscribeURL, SigningCertURL).
+fn services(base_url: &str) -> (Vec<Arc<dyn Service>>, Wired) {
+    let sns = Arc::new(mamori_sns::Sns::new(base_url));
+    (vec![Arc::new(mamori_sts::Sts), sns.clone()], Wired { sns })
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -60,7 +69,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret: args.secret_access_key.clone(),
         account: args.account.clone(),
     };
-    let dispatcher = Dispatcher::new(services(), Arc::new(credentials), clock, store);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(server::run(dispatcher, args))
+    runtime.block_on(async move {
+        // Bind first, so services know the real address even with --listen 127.0.0.1:0.
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let (services, wired) = services(&base_url);
+        let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
+        mamori_sns::register_tasks(&dispatcher, wired.sns.clone());
+        server::run(dispatcher, args, listener, wired).await
+    })
 }
