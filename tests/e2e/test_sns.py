@@ -653,3 +653,85 @@ def test_aws_cli(server, listener):
     assert {"TopicArn": arn} in topics
     proc = server.aws("sns", "get-topic-attributes", "--topic-arn", arn + "-missing", check=False)
     assert proc.returncode != 0 and "NotFound" in proc.stderr
+
+
+class FakeRelay:
+    """A minimal SMTP server that accepts every message and keeps its DATA."""
+
+    def __init__(self):
+        import socketserver
+        relay = self
+        self.messages = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 fake ESMTP\r\n")
+                rcpt = []
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    cmd = line.decode().strip()
+                    upper = cmd.upper()
+                    if upper.startswith("EHLO"):
+                        self.wfile.write(b"250-fake\r\n250 8BITMIME\r\n")
+                    elif upper.startswith("RCPT TO:"):
+                        rcpt.append(cmd[8:].strip("<> "))
+                        self.wfile.write(b"250 ok\r\n")
+                    elif upper == "DATA":
+                        self.wfile.write(b"354 go ahead\r\n")
+                        data = b""
+                        while not data.endswith(b"\r\n.\r\n"):
+                            chunk = self.rfile.readline()
+                            if not chunk:
+                                return
+                            data += chunk
+                        relay.messages.append({"to": rcpt[:], "data": data.decode()})
+                        self.wfile.write(b"250 queued\r\n")
+                    elif upper == "QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"smtp://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_email_goes_through_the_smtp_relay():
+    from conftest import Server, _servers
+    relay = FakeRelay()
+    srv = Server("--smtp-url", relay.url, name="smtp")
+    _servers.append(srv)
+    try:
+        sns = srv.client("sns")
+        arn = sns.create_topic(Name="mailed", Attributes={"DisplayName": "Ops Alerts"})["TopicArn"]
+        sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="ops@example.com")
+        deadline = time.time() + 10
+        while not relay.messages and time.time() < deadline:
+            time.sleep(0.05)
+        mail = relay.messages[0]
+        assert mail["to"] == ["ops@example.com"]
+        assert "From: Ops Alerts <no-reply@sns.amazonaws.com>\r\n" in mail["data"]
+        assert "Subject: AWS Notification - Subscription Confirmation\r\n" in mail["data"]
+        link = [line for line in mail["data"].split("\r\n") if "Action=ConfirmSubscription" in line][0]
+        with urllib.request.urlopen(link.strip(), timeout=5) as r:
+            assert r.status == 200
+        sns.publish(TopicArn=arn, Message="disk full", Subject="ALARM")
+        deadline = time.time() + 10
+        while len(relay.messages) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert "Subject: ALARM\r\n" in relay.messages[1]["data"]
+        assert "\r\n\r\ndisk full\r\n" in relay.messages[1]["data"]
+    finally:
+        srv.stop()
+        relay.close()

@@ -88,6 +88,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// SMTP relay for SNS email subscriptions (`smtp://host:port`, no TLS or auth);
+    /// without one, emails are kept in the outbox at `GET /_mamori/sns/outbox`.
+    #[arg(long, env = "MAMORI_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.
     #[arg(long, env = "MAMORI_LOG", default_value = "info")]
     pub log: String,

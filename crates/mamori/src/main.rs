@@ -39,9 +39,16 @@ pub struct Wired {
 
 /// Every service mamori serves, in one place. `base_url` is where mamori is reached,
 /// for the links services put in what they send (SNS SubscribeURL, SigningCertURL).
-fn services(base_url: &str) -> (Vec<Arc<dyn Service>>, Wired) {
-    let sns = Arc::new(mamori_sns::Sns::new(base_url));
-    (vec![Arc::new(mamori_sts::Sts), sns.clone()], Wired { sns })
+fn services(
+    base_url: &str,
+    smtp_url: Option<&str>,
+) -> anyhow::Result<(Vec<Arc<dyn Service>>, Wired)> {
+    let mut sns = mamori_sns::Sns::new(base_url);
+    if let Some(url) = smtp_url {
+        sns = sns.with_smtp_relay(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+    }
+    let sns = Arc::new(sns);
+    Ok((vec![Arc::new(mamori_sts::Sts), sns.clone()], Wired { sns }))
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -76,7 +83,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let (services, wired) = services(&base_url);
+        let (services, wired) = services(&base_url, args.smtp_url.as_deref())?;
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         mamori_sns::register_tasks(&dispatcher, wired.sns.clone());
         server::run(dispatcher, args, listener, wired).await

@@ -8,10 +8,11 @@
 //! the server clock, and the scheduler task picks up due deliveries every second (and
 //! every pending delivery after a restart). A status outside 200-499 or no answer
 //! within 15 seconds is a failure, retried per the effective delivery policy; a 4xx
-//! counts as delivered, as in AWS. At most [`MAX_CONCURRENT`] attempts run at once, and
-//! one slow endpoint only holds its own attempts, never the others.
+//! counts as delivered, as in AWS. At most [`MAX_CONCURRENT`] attempts run at once and
+//! at most [`MAX_PER_ENDPOINT`] to one endpoint, so a slow endpoint holds only its own
+//! attempts, never the others'.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -32,7 +33,10 @@ use crate::delivery_policy::RetryPolicy;
 use crate::state::{DELIVERIES, QUEUE_PART, db};
 
 /// Attempts in flight at once.
-pub const MAX_CONCURRENT: usize = 256;
+pub const MAX_CONCURRENT: usize = 512;
+/// Attempts in flight at once to one endpoint (scheme, host and port), so that a
+/// hanging endpoint holds at most this many of the [`MAX_CONCURRENT`].
+pub const MAX_PER_ENDPOINT: usize = 32;
 /// Deliveries waiting at most; a Publish beyond this is throttled.
 pub const MAX_PENDING: i64 = 100_000;
 /// How long one attempt may take.
@@ -94,6 +98,7 @@ pub struct Deliverer {
     // the scheduler never starts a second attempt of the same one.
     in_flight: Mutex<HashSet<String>>,
     limit: Arc<Semaphore>,
+    per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
     pending: AtomicI64,
     pending_loaded: OnceLock<()>,
     done: OnceLock<mpsc::UnboundedSender<(String, String)>>,
@@ -117,6 +122,7 @@ impl Default for Deliverer {
             client,
             in_flight: Mutex::new(HashSet::new()),
             limit: Arc::new(Semaphore::new(MAX_CONCURRENT)),
+            per_endpoint: Mutex::new(HashMap::new()),
             pending: AtomicI64::new(0),
             pending_loaded: OnceLock::new(),
             done: OnceLock::new(),
@@ -187,9 +193,12 @@ impl Deliverer {
     /// Runs the attempts of one delivery until it is delivered, given up, or due later.
     async fn run(self: &Arc<Self>, dispatcher: &Arc<Dispatcher>, mut d: Delivery) {
         loop {
-            let outcome = match self.limit.clone().acquire_owned().await {
-                Ok(_permit) => self.attempt(&d).await,
-                Err(_) => Outcome::Failed("the delivery pool is closed".into()),
+            let outcome = {
+                let endpoint = self.endpoint_limit(&d.endpoint);
+                match (endpoint.acquire_owned().await, self.limit.clone().acquire_owned().await) {
+                    (Ok(_mine), Ok(_all)) => self.attempt(&d).await,
+                    _ => Outcome::Failed("the delivery pool is closed".into()),
+                }
             };
             d.attempts += 1;
             let old_key = d.key();
@@ -342,6 +351,20 @@ impl Deliverer {
                 let _ = h.await;
             }
         }
+    }
+
+    fn endpoint_limit(&self, endpoint: &str) -> Arc<Semaphore> {
+        let authority = endpoint
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().map(|a| a.as_str().to_ascii_lowercase()))
+            .unwrap_or_default();
+        let mut map = self.per_endpoint.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget idle endpoints now and then so the map stays small.
+        if map.len() > 10_000 {
+            map.retain(|_, s| s.available_permits() < MAX_PER_ENDPOINT);
+        }
+        map.entry(authority).or_insert_with(|| Arc::new(Semaphore::new(MAX_PER_ENDPOINT))).clone()
     }
 
     /// One POST.

@@ -14,6 +14,7 @@ mod message;
 mod ops;
 mod policy;
 mod signing;
+mod smtp;
 mod state;
 
 use std::sync::{Arc, RwLock};
@@ -33,6 +34,7 @@ pub struct Sns {
     base_url: String,
     signer: RwLock<Option<Arc<Signer>>>,
     deliverer: Arc<Deliverer>,
+    smtp: Option<smtp::Relay>,
 }
 
 impl std::fmt::Debug for Sns {
@@ -67,7 +69,7 @@ const OPS: &[OpSpec] = &[
             "FIFO ordering and deduplication are not applied (MessageGroupId is accepted)",
             "the topic policy is evaluated by a simplified evaluator until the IAM engine lands",
             "RedrivePolicy is stored; failed messages are dropped, not sent to a DLQ",
-            "email is kept in the outbox; --smtp-url is not implemented",
+            "--smtp-url: plain SMTP without STARTTLS or auth, no retries (the outbox keeps every email)",
         ],
     },
     OpSpec { name: "PublishBatch", gaps: &["as Publish"] },
@@ -91,7 +93,19 @@ impl Sns {
     /// `base_url` (`http://127.0.0.1:4566`).
     pub fn new(base_url: impl Into<String>) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self { base_url, signer: RwLock::new(None), deliverer: Arc::new(Deliverer::default()) }
+        Self {
+            base_url,
+            signer: RwLock::new(None),
+            deliverer: Arc::new(Deliverer::default()),
+            smtp: None,
+        }
+    }
+
+    /// Sends email subscriptions' messages through the SMTP relay at `url`
+    /// (`smtp://host:port`) as well as keeping them in the outbox.
+    pub fn with_smtp_relay(mut self, url: &str) -> Result<Self, String> {
+        self.smtp = Some(smtp::Relay::parse(url)?);
+        Ok(self)
     }
 
     /// The signing key, loaded from the store or made and stored on first use.

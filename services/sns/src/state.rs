@@ -124,6 +124,9 @@ impl Subscription {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxEntry {
+    /// Display name of the sender (the topic's DisplayName, or its name).
+    #[serde(default)]
+    pub sender_name: String,
     /// Recipient address.
     pub to: String,
     /// `email` or `email-json`.

@@ -49,10 +49,33 @@ pub fn after_commit(sns: &Sns, ctx: &Context, outgoing: Vec<Outgoing>) {
     for o in outgoing {
         match o {
             Outgoing::Http(d) => http.push(d),
-            Outgoing::Email(e) => tracing::info!(
-                to = %e.to, subject = %e.subject, kind = %e.message_type, sub = %e.subscription_arn,
-                "email kept in the outbox (no SMTP relay)"
-            ),
+            Outgoing::Email(e) => match &sns.smtp {
+                None => tracing::info!(
+                    to = %e.to, subject = %e.subject, kind = %e.message_type, sub = %e.subscription_arn,
+                    "email kept in the outbox (no SMTP relay)"
+                ),
+                Some(relay) => {
+                    let relay = relay.clone();
+                    let date = ctx.time.to_rfc2822();
+                    tokio::spawn(async move {
+                        let mail = crate::smtp::Mail {
+                            from_name: &e.sender_name,
+                            to: &e.to,
+                            subject: &e.subject,
+                            body: &e.body,
+                        };
+                        let id = uuid::Uuid::new_v4().to_string();
+                        match crate::smtp::send(&relay, &mail, &date, &id).await {
+                            Ok(()) => {
+                                tracing::info!(to = %e.to, subject = %e.subject, kind = %e.message_type, "email sent")
+                            }
+                            Err(why) => {
+                                tracing::warn!(to = %e.to, sub = %e.subscription_arn, error = %why, "email not sent; it stays in the outbox")
+                            }
+                        }
+                    });
+                }
+            },
         }
     }
     if !http.is_empty() {
@@ -129,15 +152,15 @@ pub fn confirmation(
             let (subject, body) = if sub.protocol == "email-json" {
                 (confirmation_subject(kind), doc)
             } else {
-                let display = topic
-                    .attributes
-                    .get("DisplayName")
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or(&topic.name);
+                let display = sender_name(topic);
                 let url = links.subscribe_url(&topic.arn, token);
-                (confirmation_subject(kind), message::confirmation_email(display, &topic.arn, &url))
+                (
+                    confirmation_subject(kind),
+                    message::confirmation_email(&display, &topic.arn, &url),
+                )
             };
             Outgoing::Email(OutboxEntry {
+                sender_name: sender_name(topic),
                 to: sub.endpoint.clone(),
                 protocol: sub.protocol.clone(),
                 subject: subject.to_owned(),
@@ -149,6 +172,11 @@ pub fn confirmation(
             })
         }
     })
+}
+
+/// The sender's display name of a topic's emails.
+pub fn sender_name(topic: &Topic) -> String {
+    topic.attributes.get("DisplayName").filter(|d| !d.is_empty()).unwrap_or(&topic.name).clone()
 }
 
 fn confirmation_subject(kind: Confirmation) -> &'static str {

@@ -307,6 +307,7 @@ fn fan_out(
                     )
                 };
                 res.push(Outgoing::Email(OutboxEntry {
+                    sender_name: super::sender_name(topic),
                     to: sub.endpoint.clone(),
                     protocol: proto.to_owned(),
                     subject: msg
