@@ -35,7 +35,8 @@ pub fn write_outgoing(
         match o {
             Outgoing::Http(d) => sns.deliverer.enqueue(tx, std::slice::from_ref(d))?,
             Outgoing::Email(e) => {
-                // GAP: no SMTP client (--smtp-url): email is kept in the outbox and logged.
+                // Every email is kept in the outbox, and also sent when --smtp-url names
+                // a relay (after the commit, see after_commit).
                 OUTBOX.append(tx, OUTBOX_PART, OUTBOX_PART, ts, e).map_err(crate::state::db)?;
             }
         }
