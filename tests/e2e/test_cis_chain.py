@@ -40,6 +40,12 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
     manual_server.advance(60)
     assert cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "OK"
 
+    # Start the breach just after a minute boundary, so the evaluation that judges its
+    # minute comes after the delivery below, whatever the wall-clock second is.
+    import datetime
+    now = datetime.datetime.fromisoformat(manual_server.advance(0)["now"].replace("Z", "+00:00"))
+    boundary = now.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1, seconds=1)
+    manual_server.admin("/_mamori/clock", {"set": boundary.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
     # The breach: a CloudTrail configuration change.
     ct.update_trail(Name=trail, IncludeGlobalServiceEvents=True)
     # Delivery to the log group (every 5 s), then the metric filter's datapoint, then the
@@ -49,7 +55,7 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
     assert len(events) == 1, events
     stream = events[0]["logStreamName"]
     assert stream == "000000000000_CloudTrail_us-east-1"
-    manual_server.advance(60)
+    manual_server.advance(55)
     state = cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]
     assert state["StateValue"] == "ALARM", state["StateReason"]
     assert "Threshold Crossed" in state["StateReason"]

@@ -43,8 +43,8 @@ pub struct AuditRecord {
 pub trait AuditSink: Send + Sync {
     /// Whether the sink records this call; when no sink does, the dispatcher skips
     /// building the record (and copying the call's input) at all.
-    fn wants(&self, ctx: &crate::Context) -> bool {
-        let _ = ctx;
+    fn wants(&self, ctx: &crate::Context, service: &str, operation: &str) -> bool {
+        let _ = (ctx, service, operation);
         true
     }
 

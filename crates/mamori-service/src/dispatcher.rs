@@ -56,8 +56,12 @@ pub trait Authorizer: Send + Sync {
 pub struct AllowAll;
 
 /// Actions an anonymous caller may take without any policy granting them.
-const ANONYMOUS_ACTIONS: &[&str] =
-    &["sns:ConfirmSubscription", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"];
+const ANONYMOUS_ACTIONS: &[&str] = &[
+    "sns:ConfirmSubscription",
+    "sns:Unsubscribe",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+];
 
 impl Authorizer for AllowAll {
     fn authorize(&self, ctx: &Context, request: &AuthzRequest, _: &Value) -> Result<(), AwsError> {
@@ -165,7 +169,7 @@ impl Dispatcher {
     ) -> Result<Value, AwsError> {
         let sinks: Vec<Arc<dyn AuditSink>> = {
             let all = self.sinks.read().unwrap_or_else(|e| e.into_inner());
-            all.iter().filter(|s| s.wants(ctx)).cloned().collect()
+            all.iter().filter(|s| s.wants(ctx, service, operation)).cloned().collect()
         };
         let audit_input = (!sinks.is_empty()).then(|| input.clone());
         let result = self.call_handler(ctx, service, operation, input).await;

@@ -118,6 +118,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 0.5, value_parser = parse_interval)]
     pub cloudtrail_logs_interval: f64,
 
+    /// SMTP relay for SNS email subscriptions (`smtp://host:port`, no TLS or auth);
+    /// without one, emails are kept in the outbox at `GET /_mamori/sns/outbox`.
+    #[arg(long, env = "MAMORI_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.
     #[arg(long, env = "MAMORI_LOG", default_value = "info")]
     pub log: String,

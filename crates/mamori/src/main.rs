@@ -43,9 +43,11 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The services that run periodic work, kept as their concrete types for
-/// [`register_tasks`].
-struct TaskServices {
+/// The services whose concrete types the binary needs (for scheduled tasks and admin
+/// routes).
+pub struct Wired {
+    /// SNS (admin routes: signing certificate, email outbox).
+    pub sns: Arc<mamori_sns::Sns>,
     logs: Arc<mamori_logs::Logs>,
     cloudwatch: Arc<mamori_cloudwatch::CloudWatch>,
 }
@@ -53,12 +55,25 @@ struct TaskServices {
 /// Every service mamori serves (for the coverage page).
 #[cfg(test)]
 fn services() -> Vec<Arc<dyn Service>> {
-    services_with(&mamori_iam::Iam::new()).0
+    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None) {
+        Ok((services, _)) => services,
+        Err(e) => panic!("services: {e}"),
+    }
 }
 
 /// Every service mamori serves, in one place, with the IAM instance whose authorizer
-/// the dispatcher will use.
-fn services_with(iam: &mamori_iam::Iam) -> (Vec<Arc<dyn Service>>, TaskServices) {
+/// the dispatcher will use. `base_url` is where mamori is reached, for the links
+/// services put in what they send (SNS SubscribeURL, SigningCertURL).
+fn services_with(
+    iam: &mamori_iam::Iam,
+    base_url: &str,
+    smtp_url: Option<&str>,
+) -> anyhow::Result<(Vec<Arc<dyn Service>>, Wired)> {
+    let mut sns = mamori_sns::Sns::new(base_url);
+    if let Some(url) = smtp_url {
+        sns = sns.with_smtp_relay(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+    }
+    let sns = Arc::new(sns);
     let logs = Arc::new(mamori_logs::Logs::new());
     let cloudwatch = Arc::new(mamori_cloudwatch::CloudWatch::default());
     let services: Vec<Arc<dyn Service>> = vec![
@@ -67,14 +82,16 @@ fn services_with(iam: &mamori_iam::Iam) -> (Vec<Arc<dyn Service>>, TaskServices)
         Arc::new(mamori_cloudtrail::CloudTrail),
         logs.clone(),
         cloudwatch.clone(),
+        sns.clone(),
     ];
-    (services, TaskServices { logs, cloudwatch })
+    Ok((services, Wired { sns, logs, cloudwatch }))
 }
 
 /// Registers the services' scheduler tasks.
-fn register_tasks(dispatcher: &Arc<Dispatcher>, tasks: TaskServices) {
-    mamori_logs::register_tasks(dispatcher, tasks.logs);
-    mamori_cloudwatch::register_tasks(dispatcher, tasks.cloudwatch);
+fn register_tasks(dispatcher: &Arc<Dispatcher>, wired: &Wired) {
+    mamori_logs::register_tasks(dispatcher, wired.logs.clone());
+    mamori_cloudwatch::register_tasks(dispatcher, wired.cloudwatch.clone());
+    mamori_sns::register_tasks(dispatcher, wired.sns.clone());
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -104,13 +121,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let credentials =
         StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
-    let iam = mamori_iam::Iam::new();
-    let (services, tasks) = services_with(&iam);
-    let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
-    dispatcher.set_authorizer(Arc::new(iam.authorizer()));
-    register_tasks(&dispatcher, tasks);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        // Bind first, so services know the real address even with --listen 127.0.0.1:0.
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let iam = mamori_iam::Iam::new();
+        let (services, wired) = services_with(&iam, &base_url, args.smtp_url.as_deref())?;
+        let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
+        dispatcher.set_authorizer(Arc::new(iam.authorizer()));
+        register_tasks(&dispatcher, &wired);
         let logs_interval =
             chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
         mamori_cloudtrail::install(
@@ -118,7 +140,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.cloudtrail_recording.then(cloudtrail_shaper),
             logs_interval,
         );
-        server::run(dispatcher, args).await
+        server::run(dispatcher, args, listener, wired).await
     })
 }
 

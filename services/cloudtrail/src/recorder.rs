@@ -71,10 +71,15 @@ impl Recorder {
 impl AuditSink for Recorder {
     /// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
     /// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not
-    /// show its own delivery calls in a customer's trail.
-    fn wants(&self, ctx: &mamori_service::Context) -> bool {
-        !(matches!(ctx.principal.kind, mamori_service::PrincipalKind::Service(_))
-            && ctx.invoked_by.is_none())
+    /// show its own delivery calls in a customer's trail. Data events (PutLogEvents,
+    /// Publish, PutMetricData...) are not recorded either: AWS records them only for
+    /// trails whose selectors ask, and recording them would double the cost of every
+    /// ingestion call.
+    // GAP: a trail whose event selectors ask for data events receives none.
+    fn wants(&self, ctx: &mamori_service::Context, service: &str, operation: &str) -> bool {
+        let internal = matches!(ctx.principal.kind, mamori_service::PrincipalKind::Service(_))
+            && ctx.invoked_by.is_none();
+        !internal && !record::is_data_event(service, operation)
     }
 
     fn record(&self, rec: &Arc<AuditRecord>) {

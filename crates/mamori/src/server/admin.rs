@@ -54,6 +54,40 @@ pub async fn handle(
                 _ => import_cloudtrail(app, body).await,
             }
         }
+        ("GET", "/_mamori/sns/outbox") => {
+            let wire = WireRequest {
+                method,
+                path,
+                query: parts.uri.query().unwrap_or(""),
+                headers: &parts.headers,
+                body,
+            };
+            // The outbox holds other people's mail (and confirmation links): root only.
+            if let Err(e) = require_root(app, &wire) {
+                return error(403, &e.code, &e.message);
+            }
+            match app.wired.sns.outbox(app.dispatcher.store()) {
+                Ok(v) => reply(200, &v),
+                Err(e) => {
+                    tracing::error!(error = ?e.cause, "cannot read the SNS outbox");
+                    error(500, "InternalFailure", "the outbox could not be read")
+                }
+            }
+        }
+        ("GET", p) if p.starts_with("/_mamori/sns/SimpleNotificationService-") => {
+            let file = p.trim_start_matches("/_mamori/sns/");
+            match app.wired.sns.certificate(app.dispatcher.store(), file) {
+                Some(pem) => {
+                    let mut resp = Response::new(Full::new(Bytes::from(pem)));
+                    resp.headers_mut().insert(
+                        "content-type",
+                        http::HeaderValue::from_static("application/x-pem-file"),
+                    );
+                    resp
+                }
+                None => error(404, "NotFound", &format!("no certificate at {p}")),
+            }
+        }
         (_, "/_mamori/health" | "/_mamori/clock" | "/_mamori/reset") => {
             error(405, "MethodNotAllowed", &format!("{method} is not allowed on {path}"))
         }

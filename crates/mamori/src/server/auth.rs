@@ -24,6 +24,9 @@ pub struct Authenticated {
 /// Operations AWS accepts without a signature.
 const UNSIGNED_OPS: &[(&str, &str)] = &[
     ("sns", "ConfirmSubscription"),
+    // The UnsubscribeURL of every notification; SNS refuses it unsigned when the
+    // subscription was confirmed with AuthenticateOnUnsubscribe.
+    ("sns", "Unsubscribe"),
     ("sts", "AssumeRoleWithWebIdentity"),
     ("sts", "AssumeRoleWithSAML"),
 ];

@@ -31,18 +31,24 @@ pub struct App {
     pub args: ServeArgs,
     /// When the process started serving.
     pub started: Instant,
+    /// Services with admin routes.
+    pub wired: crate::Wired,
 }
 
-/// Binds, then serves until SIGINT/SIGTERM.
-pub async fn run(dispatcher: Arc<Dispatcher>, args: ServeArgs) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+/// Serves on `listener` until SIGINT/SIGTERM.
+pub async fn run(
+    dispatcher: Arc<Dispatcher>,
+    args: ServeArgs,
+    listener: tokio::net::TcpListener,
+    wired: crate::Wired,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let clock = dispatcher.clock().clone();
     if clock.as_manual().is_none() {
         let scheduler = Arc::new(SchedulerHandle(dispatcher.clone()));
         tokio::spawn(async move { scheduler.run().await });
     }
-    let app = Arc::new(App { dispatcher, args, started: Instant::now() });
+    let app = Arc::new(App { dispatcher, args, started: Instant::now(), wired });
     tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "mamori listening");
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
