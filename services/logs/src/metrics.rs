@@ -207,18 +207,29 @@ async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateT
         }
         let mut failed = false;
         for ((scope, namespace), points) in calls {
-            if let Err(error) = deliver_call(d, &scope, &namespace, &points).await {
-                failed = true;
-                let filters: BTreeSet<&str> =
-                    points.iter().map(|(_, p)| p.filter_name.as_str()).collect();
-                let metrics: BTreeSet<&str> =
-                    points.iter().map(|(_, p)| p.metric_name.as_str()).collect();
+            let Err(error) = deliver_call(d, &scope, &namespace, &points).await else { continue };
+            let filters: BTreeSet<&str> =
+                points.iter().map(|(_, p)| p.filter_name.as_str()).collect();
+            let metrics: BTreeSet<&str> =
+                points.iter().map(|(_, p)| p.metric_name.as_str()).collect();
+            if is_permanent(&error) {
+                // CloudWatch refused the data itself (say, a timestamp beyond its two weeks):
+                // retrying cannot succeed and would block everything queued behind it.
+                let ids: Vec<i64> = points.iter().map(|(id, _)| *id).collect();
+                let dropped = d.store().write(|tx| OUTBOX.delete_ids(tx, OUTBOX_PART, &ids));
                 tracing::warn!(
-                    scope = %scope, namespace = %namespace, pending = points.len(),
-                    filters = ?filters, metrics = ?metrics, code = %error.code, error = %error.message,
-                    "metric datapoints not delivered to CloudWatch; kept in the outbox for retry"
+                    scope = %scope, namespace = %namespace, n = points.len(), filters = ?filters,
+                    metrics = ?metrics, code = %error.code, error = %error.message,
+                    dropped_ok = dropped.is_ok(), "CloudWatch rejected metric datapoints; dropped"
                 );
+                continue;
             }
+            failed = true;
+            tracing::warn!(
+                scope = %scope, namespace = %namespace, pending = points.len(),
+                filters = ?filters, metrics = ?metrics, code = %error.code, error = %error.message,
+                "metric datapoints not delivered to CloudWatch; kept in the outbox for retry"
+            );
         }
         if failed {
             state.failures = state.failures.saturating_add(1);
@@ -232,6 +243,15 @@ async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateT
             return;
         }
     }
+}
+
+/// Whether CloudWatch refused the datapoints for what they are (a client error about the
+/// data), as opposed to being absent, throttling, denying or failing.
+fn is_permanent(error: &mamori_aws::AwsError) -> bool {
+    !error.is_server_fault()
+        && !error.code.starts_with("AccessDenied")
+        && !error.code.starts_with("Throttl")
+        && error.code != "NotImplemented"
 }
 
 async fn deliver_call(

@@ -166,6 +166,7 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
     let ev_part = events_part(&part, &group);
     let stream_key = child_key(&group, &stream);
     let store = ctx.dispatcher.store();
+    let started = std::time::Instant::now();
     let generation = svc.filters_gen.load(std::sync::atomic::Ordering::SeqCst);
     let cached = svc.filters.lock().unwrap_or_else(|e| e.into_inner()).get(&ev_part).cloned();
     let (retention, compiled) = read(store, |tx| {
@@ -190,6 +191,7 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
         }
     }
 
+    let read_done = started.elapsed();
     let now = now_millis(ctx);
     let timestamps: Vec<i64> = input.log_events.iter().map(|e| e.timestamp).collect();
     let rejected = classify(&timestamps, now, retention);
@@ -210,6 +212,7 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
         })
         .collect();
     let datapoints = aggregator.finish(&compiled);
+    let eval_done = started.elapsed();
 
     let sequence = write(store, |tx| {
         let mut doc = STREAMS.get(tx, &part, &stream_key)?.ok_or_else(stream_not_found)?;
@@ -236,7 +239,9 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
             datapoints.iter().map(|p| format!("{}:{}", p.metric_name, p.sample_count)).collect();
         tracing::debug!(
             log_group = %group, log_stream = %stream, n_events = events.len(),
-            n_datapoints = datapoints.len(), metrics = %metrics.join(","), "log events stored"
+            n_datapoints = datapoints.len(), metrics = %metrics.join(","),
+            read_us = read_done.as_micros(), eval_us = (eval_done - read_done).as_micros(),
+            write_us = (started.elapsed() - eval_done).as_micros(), "log events stored"
         );
     }
     if !datapoints.is_empty() {
