@@ -124,7 +124,7 @@ def test_oversized_body_is_refused(fresh_server):
 
 def test_cloudwatch_query_mode_errors_carry_query_error_header(server):
     status, headers, data = server.request(
-        "POST", "/", "{}", {"x-amz-target": "GraniteServiceVersion20100801.ListMetrics",
+        "POST", "/", "{}", {"x-amz-target": "GraniteServiceVersion20100801.ListDashboards",
                             "content-type": "application/x-amz-json-1.0", "x-amzn-query-mode": "true"},
         service="monitoring")
     assert status == 501

@@ -128,6 +128,47 @@ pub enum Reason {
     RootUser,
 }
 
+impl std::fmt::Display for Reason {
+    /// One sentence for logs and `mamori policy eval`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::ExplicitDeny { source } => write!(f, "explicitly denied by {source}"),
+            Reason::ScpNotAllowed { level } => {
+                write!(f, "no service control policy at level {level} allows the action")
+            }
+            Reason::ResourcePolicyRequired => f.write_str("the resource policy does not allow it"),
+            Reason::NoResourcePolicyAllow => {
+                f.write_str("no resource-based policy allows this principal")
+            }
+            Reason::CrossAccountNotAllowed => {
+                f.write_str("cross-account request that no resource-based policy allows")
+            }
+            Reason::NoIdentityAllow => f.write_str("no identity-based policy allows the action"),
+            Reason::BoundaryNotAllowed => f.write_str("the permissions boundary does not allow it"),
+            Reason::SessionPolicyNotAllowed => f.write_str("no session policy allows the action"),
+            Reason::NoSessionPolicy => f.write_str("a federated user session needs a session policy"),
+            Reason::ResourcePolicyAllowed => f.write_str("allowed by the resource-based policy"),
+            Reason::ResourcePolicyAllowedWithinCaps => f.write_str(
+                "allowed by the resource-based policy naming the role, within boundary and session policies",
+            ),
+            Reason::IdentityAllowed => f.write_str("allowed by identity-based policy"),
+            Reason::RootUser => f.write_str("the root user has full access to its account"),
+        }
+    }
+}
+
+impl std::fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::Identity => f.write_str("an identity-based policy"),
+            PolicySource::Resource => f.write_str("the resource-based policy"),
+            PolicySource::Boundary => f.write_str("the permissions boundary"),
+            PolicySource::Session => f.write_str("a session policy"),
+            PolicySource::Scp { level } => write!(f, "a service control policy at level {level}"),
+        }
+    }
+}
+
 /// The answer to one [`Request`], with the statements that led to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision<'p> {

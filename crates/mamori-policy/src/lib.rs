@@ -35,6 +35,7 @@
 
 #![doc = include_str!("../docs/choices.md")]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod condition;
 mod error;

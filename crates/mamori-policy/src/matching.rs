@@ -419,6 +419,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Every fast path (exact, prefix, chunks, greedy) agrees with the NFA.
+        #[test]
+        fn fast_paths_agree_with_the_nfa(
+            pattern in "[aAb:/*?é]{0,12}",
+            text in "[aAb:/é]{0,16}",
+            mode in proptest::sample::select(vec![Mode::Plain, Mode::ArnResource, Mode::ArnCondition]),
+            fold: bool,
+        ) {
+            let pattern = if fold { pattern.to_ascii_lowercase() } else { pattern };
+            let toks = compile(pattern.chars().map(|c| (c, false)), mode, fold);
+            let glob = Glob::from_toks(toks.clone(), fold);
+            proptest::prop_assert_eq!(glob.matches(&text), match_toks(&toks, &text, fold), "{:?}", glob);
+        }
+    }
+
     #[test]
     fn long_patterns_use_the_heap() {
         let pattern = format!("{}*", "a?".repeat(200));

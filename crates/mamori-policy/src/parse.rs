@@ -128,10 +128,10 @@ impl Policy {
         let mut sids = BTreeSet::new();
         for (stmt, raw) in raw_statements.into_iter().enumerate() {
             let statement = statement_from_raw(stmt, raw, kind, variables)?;
-            if let Some(sid) = &statement.sid {
-                if !sids.insert(sid.clone()) {
-                    return Err(PolicyError::DuplicateSid { sid: sid.clone() });
-                }
+            if let Some(sid) = &statement.sid
+                && !sids.insert(sid.clone())
+            {
+                return Err(PolicyError::DuplicateSid { sid: sid.clone() });
             }
             statements.push(statement);
         }

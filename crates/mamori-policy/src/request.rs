@@ -104,6 +104,59 @@ impl Request {
         self.context.insert(key.to_owned(), value.into());
         self
     }
+
+    /// Adds the global keys AWS derives from the principal, unless the context already has
+    /// them: `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:username`
+    /// (IAM users) and `aws:PrincipalServiceName` (service principals), as listed in
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html>.
+    ///
+    /// ```
+    /// use mamori_policy::{ContextValue, Principal, Request};
+    /// let session = Principal::role_session("111122223333", "Dev", "alice");
+    /// let request = Request::new(session, "s3:GetObject", "*").with_principal_keys();
+    /// // For a role session, aws:PrincipalArn is the role, not the session.
+    /// assert_eq!(request.context["aws:PrincipalArn"], ContextValue::from("arn:aws:iam::111122223333:role/Dev"));
+    /// assert_eq!(request.context["aws:PrincipalType"], ContextValue::from("AssumedRole"));
+    /// ```
+    pub fn with_principal_keys(mut self) -> Self {
+        let principal = &self.principal;
+        let mut keys: Vec<(&str, String)> = Vec::new();
+        let principal_type = match &principal.kind {
+            PrincipalKind::Root => "Account",
+            PrincipalKind::IamUser => "User",
+            PrincipalKind::AssumedRole { .. } => "AssumedRole",
+            PrincipalKind::FederatedUser { .. } => "FederatedUser",
+            PrincipalKind::Anonymous => "Anonymous",
+            PrincipalKind::Service | PrincipalKind::Federated => "",
+        };
+        match &principal.kind {
+            PrincipalKind::Service => {
+                keys.push(("aws:PrincipalServiceName", principal.arn.clone()))
+            }
+            PrincipalKind::Federated | PrincipalKind::Anonymous => {}
+            PrincipalKind::AssumedRole { role_arn } => {
+                keys.push(("aws:PrincipalArn", role_arn.clone()))
+            }
+            _ => keys.push(("aws:PrincipalArn", principal.arn.clone())),
+        }
+        if !principal.account.is_empty() {
+            keys.push(("aws:PrincipalAccount", principal.account.clone()));
+        }
+        if !principal_type.is_empty() {
+            keys.push(("aws:PrincipalType", principal_type.to_owned()));
+        }
+        if principal.kind == PrincipalKind::IamUser
+            && let Some((_, name)) = principal.arn.rsplit_once('/')
+        {
+            keys.push(("aws:username", name.to_owned()));
+        }
+        for (key, value) in keys {
+            if self.context.lookup(&key.to_ascii_lowercase()).is_none() {
+                self.context.insert(key.to_owned(), ContextValue::from(value));
+            }
+        }
+        self
+    }
 }
 
 impl Principal {

@@ -622,6 +622,8 @@ fn load_case(case: &serde_json::Value) -> (Request, PolicySet) {
     let resources =
         case["resources"].as_array().map(|a| a.iter().map(text).collect()).unwrap_or_default();
     let request = Request { principal, action: text(&case["action"]), resources, context };
+    let request =
+        if case["principal_keys"] == true { request.with_principal_keys() } else { request };
 
     let pol = &case["policies"];
     let load = |label: String, kind, v: &serde_json::Value| attached(&label, kind, &v.to_string());

@@ -19,7 +19,10 @@ mod service;
 pub use audit::{AuditRecord, AuditSink};
 pub use clock::{Clock, ManualClock, RealClock, SharedClock};
 pub use context::{Context, Principal, PrincipalKind};
-pub use credentials::{Credential, Credentials, RootCredentials};
+pub use credentials::{
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, Credential, Credentials, RootCredentials, StoreCredentials,
+    StoredAccessKey, StoredPrincipalKind,
+};
 pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher};
 pub use scheduler::{Scheduler, Task};
 pub use service::{OpSpec, Service, parse_input, to_output};

@@ -28,6 +28,8 @@ pub struct Task {
 struct Entry {
     task: Task,
     next_due: DateTime<Utc>,
+    /// Runs once for a stretch of missed instants instead of once per instant.
+    coalesce: bool,
 }
 
 /// The registered tasks and when each is next due.
@@ -57,7 +59,23 @@ impl Scheduler {
     /// Registers a task, first due at the next multiple of its interval after `now`.
     pub fn register(&self, task: Task, now: DateTime<Utc>) {
         let next_due = align(now, task.interval);
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(Entry { task, next_due });
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(Entry {
+            task,
+            next_due,
+            coalesce: false,
+        });
+    }
+
+    /// Registers a task whose missed runs may be merged: when the clock jumps over many
+    /// of its instants, it runs once, at the last of them. For work that only needs to
+    /// catch up (deliveries, expiry), not to observe each instant (alarm evaluation).
+    pub fn register_coalesced(&self, task: Task, now: DateTime<Utc>) {
+        let next_due = align(now, task.interval);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(Entry {
+            task,
+            next_due,
+            coalesce: true,
+        });
     }
 
     /// The names of the registered tasks.
@@ -69,6 +87,11 @@ impl Scheduler {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry =
             entries.iter_mut().filter(|e| e.next_due <= until).min_by_key(|e| e.next_due)?;
+        if entry.coalesce {
+            let step = entry.task.interval.num_milliseconds().max(1);
+            let missed = (until - entry.next_due).num_milliseconds() / step;
+            entry.next_due += TimeDelta::milliseconds(missed * step);
+        }
         let due = entry.next_due;
         entry.next_due = due + entry.task.interval;
         if !catch_up {
@@ -138,5 +161,27 @@ mod tests {
         assert_eq!(clock.now(), start + TimeDelta::seconds(185));
         scheduler.advance_to(&clock, start + TimeDelta::seconds(185)).await;
         assert_eq!(count.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn coalesced_tasks_run_once_per_jump() {
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let clock: SharedClock = Arc::new(ManualClock::new(start));
+        let scheduler = Scheduler::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let task = Task {
+            name: "deliver",
+            interval: TimeDelta::seconds(5),
+            run: Arc::new(move |due| {
+                s.lock().unwrap().push(due.timestamp());
+                Box::pin(async {})
+            }),
+        };
+        scheduler.register_coalesced(task, start);
+        scheduler.advance_to(&clock, start + TimeDelta::days(30)).await;
+        assert_eq!(*seen.lock().unwrap(), vec![start.timestamp() + 30 * 86_400]);
+        scheduler.advance_to(&clock, start + TimeDelta::days(30) + TimeDelta::seconds(12)).await;
+        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 }

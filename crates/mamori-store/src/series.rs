@@ -105,6 +105,43 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         Ok(res)
     }
 
+    /// Records of a partition with an id greater than `after_id`, in id (insertion) order:
+    /// a cursor that never skips a record appended later with an earlier time.
+    pub fn since_id(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Record<T>>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = tx.tx.prepare_cached(
+            "SELECT id, stream, ts, body FROM series WHERE ns = ?1 AND part = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![self.ns, part, after_id, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut res = Vec::new();
+        for row in rows {
+            let (id, stream, ts, body) = row?;
+            res.push(Record { id, stream, ts, value: serde_json::from_slice(&body)? });
+        }
+        Ok(res)
+    }
+
+    /// The highest id in a partition (0 when empty).
+    pub fn last_id(&self, tx: &Tx<'_>, part: &str) -> Result<i64> {
+        Ok(tx
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM series WHERE ns = ?1 AND part = ?2")?
+            .query_row(params![self.ns, part], |r| r.get(0))?)
+    }
+
     /// Deletes records of a stream (every stream when `None`) older than `before`.
     pub fn delete_before(
         &self,
@@ -128,6 +165,14 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         Ok(n)
     }
 
+    /// Deletes records of every partition older than `before`.
+    pub fn delete_before_everywhere(&self, tx: &Tx<'_>, before: i64) -> Result<usize> {
+        Ok(tx
+            .tx
+            .prepare_cached("DELETE FROM series WHERE ns = ?1 AND ts < ?2")?
+            .execute(params![self.ns, before])?)
+    }
+
     /// Deletes the records with the given ids (from [`Series::append`] or a [`Record`]);
     /// returns how many there were. Used by outboxes that remove what was delivered.
     pub fn delete_ids(&self, tx: &Tx<'_>, part: &str, ids: &[i64]) -> Result<usize> {
@@ -138,6 +183,24 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
             n += stmt.execute(params![id, self.ns, part])?;
         }
         Ok(n)
+    }
+
+    /// Deletes the records of one stream with `start <= ts < end` (a roll-up replaces
+    /// them with coarser records).
+    pub fn delete_range(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        stream: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<usize> {
+        Ok(tx
+            .tx
+            .prepare_cached(
+                "DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3 AND ts >= ?4 AND ts < ?5",
+            )?
+            .execute(params![self.ns, part, stream, start, end])?)
     }
 
     /// Deletes every record of a stream.
@@ -178,12 +241,19 @@ mod tests {
         assert_eq!(next[0].ts, 30);
         let back = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 35, None, 10, true)).unwrap();
         assert_eq!(back.first().map(|r| r.ts), Some(30));
+        let first = store.read(|tx| EVENTS.since_id(tx, "p", 0, 2)).unwrap();
+        assert_eq!(first.iter().map(|r| r.ts).collect::<Vec<_>>(), [10, 20]);
+        let rest = store.read(|tx| EVENTS.since_id(tx, "p", first[1].id, 10)).unwrap();
+        assert_eq!(rest.len(), 3);
+        assert_eq!(store.read(|tx| EVENTS.last_id(tx, "p")).unwrap(), rest[2].id);
         let gone = store.write(|tx| EVENTS.delete_before(tx, "p", None, 25)).unwrap();
         assert_eq!(gone, 2);
         // Ids of another partition or namespace are left alone.
         let ids: Vec<i64> = back.iter().map(|r| r.id).collect();
         assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "other", &ids)).unwrap(), 0);
         assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "p", &ids)).unwrap(), 2);
+        let gone = store.write(|tx| EVENTS.delete_range(tx, "p", "a", 30, 31)).unwrap();
+        assert_eq!(gone, 2);
         let left = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
         assert_eq!(left.iter().map(|r| r.ts).collect::<Vec<_>>(), [40]);
     }

@@ -11,6 +11,7 @@
 //! strings. It is what the AWS JSON protocol sends, so handlers deserialize it with serde.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod model;
 pub mod models;
 pub mod protocol;

@@ -23,6 +23,9 @@ type HmacSha256 = Hmac<Sha256>;
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 const UNRESERVED_SLASH: &AsciiSet = &UNRESERVED.remove(b'/');
 
+/// The time type the verifier takes, re-exported for callers without chrono.
+pub type Timestamp = DateTime<Utc>;
+
 /// The hash of an empty payload.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -399,6 +402,65 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec
     hmac(&k_service, b"aws4_request")
 }
 
+/// Signs a request (header form) for clients mamori itself runs, such as the
+/// `mamori cloudtrail import` command: returns the `x-amz-date`,
+/// `x-amz-content-sha256` and `authorization` headers to add. `headers` must hold
+/// `host` and every other header to sign.
+#[allow(clippy::too_many_arguments)]
+pub fn sign(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    (access_key_id, secret): (&str, &str),
+    (region, service): (&str, &str),
+    now: DateTime<Utc>,
+) -> Vec<(String, String)> {
+    let amz_date = fmt_date(now);
+    let payload_hash = hex::encode(Sha256::digest(body));
+    let mut all = headers.clone();
+    for (k, v) in [("x-amz-date", &amz_date), ("x-amz-content-sha256", &payload_hash)] {
+        if let Ok(v) = http::HeaderValue::from_str(v) {
+            all.insert(k, v);
+        }
+    }
+    let mut signed_headers: Vec<String> = all.keys().map(|k| k.as_str().to_owned()).collect();
+    signed_headers.sort();
+    signed_headers.dedup();
+    let params = SigParams {
+        form: SigForm::Header,
+        access_key_id: access_key_id.to_owned(),
+        scope_date: amz_date[..8].to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers,
+        signature: String::new(),
+        amz_date: amz_date.clone(),
+        expires: None,
+        security_token: None,
+    };
+    let bytes = Bytes::copy_from_slice(body);
+    let req = SignedRequest { method, path, query, headers: &all, body: &bytes };
+    let canonical = canonical_request(&req, &params, &payload_hash, false);
+    let scope = format!("{}/{region}/{service}/aws4_request", params.scope_date);
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let key = signing_key(secret, &params.scope_date, region, service);
+    let signature = hex::encode(hmac(&key, string_to_sign.as_bytes()));
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={}, Signature={signature}",
+        params.signed_headers.join(";")
+    );
+    vec![
+        ("x-amz-date".into(), amz_date),
+        ("x-amz-content-sha256".into(), payload_hash),
+        ("authorization".into(), authorization),
+    ]
+}
+
 /// The canonical request of step 1 of the signing process.
 pub fn canonical_request(
     req: &SignedRequest<'_>,
@@ -585,6 +647,37 @@ mod tests {
         assert!(verify(&req, params.clone(), secret, now, true).is_ok());
         let later = now + TimeDelta::days(2);
         assert_eq!(verify(&req, params, secret, later, true).unwrap_err(), SigError::Expired);
+    }
+
+    #[test]
+    fn own_signatures_verify() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "127.0.0.1:4566".parse().unwrap());
+        headers.insert("content-type", "application/json".parse().unwrap());
+        let body = Bytes::from_static(b"{\"records\":[]}");
+        let now = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        for (k, v) in sign(
+            "POST",
+            "/_mamori/x",
+            "",
+            &headers,
+            &body,
+            ("test", "test"),
+            ("us-east-1", "mamori"),
+            now,
+        ) {
+            headers.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        let req = SignedRequest {
+            method: "POST",
+            path: "/_mamori/x",
+            query: "",
+            headers: &headers,
+            body: &body,
+        };
+        let params = parse(&req).unwrap().unwrap();
+        assert!(verify(&req, params.clone(), "test", now, false).is_ok());
+        assert_eq!(verify(&req, params, "other", now, false).unwrap_err(), SigError::Mismatch);
     }
 
     #[test]

@@ -24,9 +24,20 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// CloudTrail tools.
+    #[command(subcommand)]
+    Cloudtrail(CloudtrailCommand),
     /// Work with CloudWatch Logs filter patterns offline.
     #[command(subcommand)]
     Pattern(PatternCommand),
+}
+
+/// `mamori cloudtrail ...`.
+#[derive(Debug, Subcommand)]
+pub enum CloudtrailCommand {
+    /// Replay real CloudTrail log files (.json, .json.gz) into a running server's event
+    /// history, from where trails deliver them to their log groups.
+    Import(crate::import_cmd::ImportArgs),
 }
 
 /// `mamori pattern ...`.
@@ -88,9 +99,20 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Seconds between CloudTrail deliveries to CloudWatch Logs.
+    #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 5.0, value_parser = parse_interval)]
+    pub cloudtrail_logs_interval: f64,
+
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.
     #[arg(long, env = "MAMORI_LOG", default_value = "info")]
     pub log: String,
+}
+
+fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.1..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds between 0.1 and 86400")),
+    }
 }
 
 fn parse_account(s: &str) -> Result<AccountId, String> {

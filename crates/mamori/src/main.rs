@@ -4,6 +4,7 @@
 mod cli;
 #[cfg(test)]
 mod coverage;
+mod import_cmd;
 mod pattern_cmd;
 mod server;
 mod tidy;
@@ -14,15 +15,20 @@ use anyhow::Context as _;
 use clap::Parser;
 use mamori_service::{
     Clock, Dispatcher, ManualClock, RealClock, RootCredentials, Service, SharedClock,
+    StoreCredentials,
 };
 use mamori_store::Store;
 
-use crate::cli::{Cli, ClockMode, Command, PatternCommand, ServeArgs};
+use crate::cli::{Cli, ClockMode, CloudtrailCommand, Command, PatternCommand, ServeArgs};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Cloudtrail(CloudtrailCommand::Import(args)) => {
+            let problems = import_cmd::run(&args)?;
+            std::process::exit(if problems == 0 { 0 } else { 1 });
+        }
         Command::Pattern(PatternCommand::Test(args)) => {
             let matched = pattern_cmd::run(&args)?;
             std::process::exit(if matched { 0 } else { 1 });
@@ -39,12 +45,19 @@ struct TaskServices {
 /// Every service mamori serves, in one place.
 fn services() -> (Vec<Arc<dyn Service>>, TaskServices) {
     let logs = Arc::new(mamori_logs::Logs::new());
-    (vec![Arc::new(mamori_sts::Sts), logs.clone()], TaskServices { logs })
+    let services: Vec<Arc<dyn Service>> = vec![
+        Arc::new(mamori_sts::Sts),
+        Arc::new(mamori_cloudtrail::CloudTrail),
+        logs.clone(),
+        Arc::new(mamori_cloudwatch::CloudWatch),
+    ];
+    (services, TaskServices { logs })
 }
 
 /// Registers the services' scheduler tasks.
 fn register_tasks(dispatcher: &Arc<Dispatcher>, tasks: TaskServices) {
     mamori_logs::register_tasks(dispatcher, tasks.logs);
+    mamori_cloudwatch::register_tasks(dispatcher);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -72,9 +85,25 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secret: args.secret_access_key.clone(),
         account: args.account.clone(),
     };
+    let credentials =
+        StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
     let (services, tasks) = services();
     let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
     register_tasks(&dispatcher, tasks);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(server::run(dispatcher, args))
+    runtime.block_on(async move {
+        let logs_interval =
+            chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
+        mamori_cloudtrail::install(&dispatcher, cloudtrail_shaper(), logs_interval);
+        server::run(dispatcher, args).await
+    })
+}
+
+/// CloudTrail's view of requests and responses comes from the service models, which
+/// only the wire crate knows; the binary hands it over as a function.
+fn cloudtrail_shaper() -> mamori_cloudtrail::Shaper {
+    Arc::new(|service, operation, input, output| match mamori_wire::models::get(service) {
+        Some(model) => mamori_wire::audit::cloudtrail_view(model, operation, input, output),
+        None => (input.clone(), output.cloned().unwrap_or_default()),
+    })
 }

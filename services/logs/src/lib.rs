@@ -191,7 +191,7 @@ fn authz_resource(ctx: &Context, operation: &str, input: &Value) -> String {
 pub fn register_tasks(dispatcher: &Arc<Dispatcher>, svc: Arc<Logs>) {
     let now = dispatcher.clock().now();
     let d = Arc::downgrade(dispatcher);
-    dispatcher.scheduler().register(
+    dispatcher.scheduler().register_coalesced(
         Task {
             name: "logs.retention",
             interval: TimeDelta::hours(1),
@@ -207,7 +207,7 @@ pub fn register_tasks(dispatcher: &Arc<Dispatcher>, svc: Arc<Logs>) {
         now,
     );
     let d = Arc::downgrade(dispatcher);
-    dispatcher.scheduler().register(
+    dispatcher.scheduler().register_coalesced(
         Task {
             name: "logs.metric_delivery",
             interval: TimeDelta::seconds(5),

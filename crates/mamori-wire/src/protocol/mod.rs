@@ -217,7 +217,7 @@ fn add_request_id(resp: &mut WireResponse, protocol: Protocol, request_id: &str)
 }
 
 /// Epoch seconds (the neutral timestamp form) to a UTC time.
-pub(crate) fn epoch_to_time(secs: f64) -> Option<DateTime<Utc>> {
+pub fn epoch_to_time(secs: f64) -> Option<DateTime<Utc>> {
     let millis = (secs * 1000.0).round();
     if !millis.is_finite() {
         return None;

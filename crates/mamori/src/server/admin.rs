@@ -37,7 +37,7 @@ pub async fn handle(
     let mut resp = match (method, path) {
         ("GET", "/_mamori/health") => health(app),
         ("GET", "/_mamori/clock") => clock_state(app),
-        ("POST", "/_mamori/reset" | "/_mamori/clock") => {
+        ("POST", "/_mamori/reset" | "/_mamori/clock" | "/_mamori/cloudtrail/import") => {
             let wire = WireRequest {
                 method,
                 path,
@@ -48,7 +48,11 @@ pub async fn handle(
             if let Err(e) = require_root(app, &wire) {
                 return error(403, &e.code, &e.message);
             }
-            if path == "/_mamori/reset" { reset(app) } else { advance_clock(app, body).await }
+            match path {
+                "/_mamori/reset" => reset(app),
+                "/_mamori/clock" => advance_clock(app, body).await,
+                _ => import_cloudtrail(app, body).await,
+            }
         }
         (_, "/_mamori/health" | "/_mamori/clock" | "/_mamori/reset") => {
             error(405, "MethodNotAllowed", &format!("{method} is not allowed on {path}"))
@@ -174,4 +178,39 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
     app.dispatcher.scheduler().advance_to(&clock, target).await;
     tracing::info!(now = %clock.now(), "manual clock advanced");
     reply(200, &json!({"mode": "manual", "now": mamori_aws::timestamp_iso8601(clock.now())}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportRequest {
+    records: Vec<Value>,
+    shift_seconds: Option<i64>,
+}
+
+/// `POST /_mamori/cloudtrail/import`: stores CloudTrail records read from log files by
+/// `mamori cloudtrail import`.
+async fn import_cloudtrail(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
+    let req: ImportRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(400, "InvalidRequest", &format!("expected {{\"records\": [...]}}: {e}"));
+        }
+    };
+    let store = app.dispatcher.store().clone();
+    let shift = req.shift_seconds.map(TimeDelta::seconds);
+    let res = tokio::task::spawn_blocking(move || {
+        mamori_cloudtrail::import::import_records(&store, req.records, shift)
+    })
+    .await;
+    match res {
+        Ok(Ok(report)) => {
+            tracing::info!(
+                imported = report.imported,
+                rejected = report.rejected.len(),
+                "CloudTrail records imported"
+            );
+            reply(200, &json!({"imported": report.imported, "rejected": report.rejected}))
+        }
+        _ => error(500, "InternalFailure", "the records could not be stored"),
+    }
 }

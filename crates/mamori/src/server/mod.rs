@@ -181,6 +181,27 @@ async fn handle(app: &App, req: Request<Incoming>, remote: SocketAddr) -> Respon
     to_http(resp)
 }
 
+/// Inflates a gzip body, refusing one that grows past `limit` bytes.
+fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, AwsError> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let read = flate2::read::GzDecoder::new(body)
+        .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut out);
+    match read {
+        Ok(n) if n > limit => Err(AwsError::new(
+            "RequestEntityTooLarge",
+            format!("The decompressed request body exceeds the maximum of {limit} bytes"),
+        )
+        .with_status(413)),
+        Ok(_) => Ok(out),
+        Err(_) => {
+            Err(AwsError::new("SerializationException", "The request body is not valid gzip")
+                .with_status(400))
+        }
+    }
+}
+
 async fn pipeline(
     app: &App,
     req: &WireRequest<'_>,
@@ -230,6 +251,24 @@ async fn pipeline(
             WireRequest { body: &decoded_body, ..req }
         }
         None => req,
+    };
+    // botocore gzips bodies of operations with the `requestcompression` trait
+    // (CloudWatch PutMetricData) above 10 KiB. The signature covers the compressed
+    // bytes, so the body is inflated only after authentication.
+    let inflated;
+    let req = if req
+        .header("content-encoding")
+        .is_some_and(|ce| ce.split(',').any(|c| c.trim().eq_ignore_ascii_case("gzip")))
+    {
+        match gunzip(req.body, app.args.max_body_bytes) {
+            Ok(b) => {
+                inflated = Bytes::from(b);
+                WireRequest { body: &inflated, ..req }
+            }
+            Err(error) => return fail(&error),
+        }
+    } else {
+        req
     };
     let ctx = Context {
         request_id: request_id.to_owned(),

@@ -1,0 +1,188 @@
+//! Delivery of recorded events to a trail's CloudWatch Logs group, through the Logs
+//! service as the CloudTrail service principal, following
+//! <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/send-cloudtrail-events-to-cloudwatch-logs.html>:
+//! one log event per record, in stream `<account>_CloudTrail_<region>`.
+//!
+//! Each trail keeps a cursor (the last delivered event id); the cursor moves only after
+//! the Logs service accepted a batch, so a failed delivery is retried on the next run
+//! and reported by GetTrailStatus meanwhile.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use mamori_aws::{AccountId, Region};
+use mamori_service::Dispatcher;
+use serde_json::{Value, json};
+
+use crate::ops::trails::log_group_name;
+use crate::selectors;
+use crate::state::{EVENTS, TRAILS, Trail};
+
+const PRINCIPAL: &str = "cloudtrail.amazonaws.com";
+/// Events read per trail and run.
+const READ_BATCH: usize = 5_000;
+/// PutLogEvents limits: 10,000 events, 1,048,576 bytes with 26 bytes per event.
+const MAX_EVENTS: usize = 10_000;
+const MAX_BYTES: usize = 1_048_576;
+/// PutLogEvents refuses batches spanning more than 24 hours.
+const MAX_SPAN_MS: i64 = 24 * 3600 * 1000;
+
+/// Delivers what every logging trail has not delivered yet.
+pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
+    let trails = match dispatcher.store().read(|tx| TRAILS.everywhere(tx)) {
+        Ok(t) => t,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read trails");
+            return;
+        }
+    };
+    for (_, _, trail) in trails {
+        if trail.is_logging && trail.cloud_watch_logs_log_group_arn.is_some() {
+            deliver_trail(dispatcher, trail, now).await;
+        }
+    }
+}
+
+async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: DateTime<Utc>) {
+    let (Some(account), Some(region)) =
+        (AccountId::parse(&trail.account), Region::parse(&trail.home_region))
+    else {
+        return;
+    };
+    let Some(group) =
+        trail.cloud_watch_logs_log_group_arn.as_deref().and_then(log_group_name).map(str::to_owned)
+    else {
+        return;
+    };
+    let part = format!("{account}/{region}");
+    let cursor = trail.status.logs_cursor.iter().find(|(p, _)| *p == part).map_or(0, |(_, c)| *c);
+    let records = match dispatcher.store().read(|tx| EVENTS.since_id(tx, &part, cursor, READ_BATCH))
+    {
+        Ok(r) => r,
+        Err(err) => {
+            tracing::error!(error = %err, trail = %trail.arn(), "cannot read events to deliver");
+            return;
+        }
+    };
+    let Some(last_id) = records.last().map(|r| r.id) else { return };
+    let mut events: Vec<(i64, String)> = records
+        .into_iter()
+        .filter(|r| {
+            let ev: Value = serde_json::from_str(&r.value.record).unwrap_or(Value::Null);
+            selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &ev)
+                && (trail.include_global_service_events
+                    || !crate::record::is_global_source(&r.value.event_source))
+        })
+        .map(|r| (r.ts, r.value.record))
+        .collect();
+    events.sort_by_key(|(ts, _)| *ts);
+    let stream = format!("{account}_CloudTrail_{region}");
+    let result = put_all(dispatcher, &account, &region, &group, &stream, &mut trail, events).await;
+    // Re-read the trail so a concurrent UpdateTrail or StopLogging is not overwritten.
+    let res = dispatcher.store().write(|tx| {
+        let Some(mut current) = TRAILS.get(tx, &trail.account, &trail.name)? else { return Ok(()) };
+        current.status.logs_stream_created = trail.status.logs_stream_created;
+        match &result {
+            Ok(()) => {
+                current.status.logs_cursor.retain(|(p, _)| *p != part);
+                current.status.logs_cursor.push((part.clone(), last_id));
+                current.status.latest_cloud_watch_logs_delivery_time = Some(now);
+                current.status.latest_cloud_watch_logs_delivery_error = None;
+            }
+            Err(msg) => current.status.latest_cloud_watch_logs_delivery_error = Some(msg.clone()),
+        }
+        TRAILS.put(tx, &trail.account, &trail.name, &current)
+    });
+    if let Err(err) = res {
+        tracing::error!(error = %err, trail = %trail.arn(), "cannot save delivery status");
+    }
+    match result {
+        Ok(()) => {
+            tracing::debug!(trail = %trail.arn(), log_group = %group, "events delivered to CloudWatch Logs")
+        }
+        Err(msg) => {
+            tracing::warn!(trail = %trail.arn(), log_group = %group, error = %msg, "CloudWatch Logs delivery failed; will retry")
+        }
+    }
+}
+
+async fn put_all(
+    dispatcher: &Arc<Dispatcher>,
+    account: &AccountId,
+    region: &Region,
+    group: &str,
+    stream: &str,
+    trail: &mut Trail,
+    events: Vec<(i64, String)>,
+) -> Result<(), String> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let call = |op: &'static str, input: Value| {
+        dispatcher.call_as_service(PRINCIPAL, account.clone(), region.clone(), "logs", op, input)
+    };
+    if !trail.status.logs_stream_created {
+        match call("CreateLogStream", json!({"logGroupName": group, "logStreamName": stream})).await
+        {
+            Ok(_) => {}
+            Err(e) if e.code == "ResourceAlreadyExistsException" => {}
+            Err(e) => return Err(format!("{}: {}", e.code, e.message)),
+        }
+        trail.status.logs_stream_created = true;
+    }
+    for batch in batches(events) {
+        let log_events: Vec<Value> =
+            batch.iter().map(|(ts, msg)| json!({"timestamp": ts, "message": msg})).collect();
+        let input =
+            json!({"logGroupName": group, "logStreamName": stream, "logEvents": log_events});
+        if let Err(e) = call("PutLogEvents", input).await {
+            if e.code == "ResourceNotFoundException" {
+                // The stream (or group) went away: create it again next time.
+                trail.status.logs_stream_created = false;
+            }
+            return Err(format!("{}: {}", e.code, e.message));
+        }
+    }
+    Ok(())
+}
+
+/// Splits time-ordered events into batches PutLogEvents accepts.
+fn batches(events: Vec<(i64, String)>) -> Vec<Vec<(i64, String)>> {
+    let mut res: Vec<Vec<(i64, String)>> = Vec::new();
+    let mut bytes = 0;
+    for ev in events {
+        let size = ev.1.len() + 26;
+        let start_new = match res.last() {
+            None => true,
+            Some(cur) => {
+                cur.len() >= MAX_EVENTS || bytes + size > MAX_BYTES || ev.0 - cur[0].0 > MAX_SPAN_MS
+            }
+        };
+        if start_new {
+            res.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(cur) = res.last_mut() {
+            cur.push(ev);
+        }
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_put_log_events_limits() {
+        let evs: Vec<(i64, String)> = (0..25_000).map(|i| (i, "x".into())).collect();
+        let b = batches(evs);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [10_000, 10_000, 5_000]);
+        let big: Vec<(i64, String)> = (0..3).map(|i| (i, "y".repeat(600_000))).collect();
+        assert_eq!(batches(big).len(), 3);
+        let spread = vec![(0, "a".to_owned()), (MAX_SPAN_MS + 1, "b".to_owned())];
+        assert_eq!(batches(spread).len(), 2);
+        assert!(batches(Vec::new()).is_empty());
+    }
+}

@@ -1,0 +1,4 @@
+//! CloudTrail's operations, one file per family.
+
+pub mod lookup;
+pub mod trails;

@@ -1,0 +1,219 @@
+"""CloudTrail: every call recorded in event history with AWS's fields, and trail
+management with CloudTrail's own validation errors."""
+
+import json
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def lookup(ct, key, value, attempts=50, **kw):
+    """Event history is written asynchronously (within milliseconds): poll briefly."""
+    for _ in range(attempts):
+        events = ct.lookup_events(LookupAttributes=[{"AttributeKey": key, "AttributeValue": value}], **kw)["Events"]
+        if events:
+            return events
+        time.sleep(0.02)
+    return []
+
+
+def test_calls_are_recorded_with_aws_fields(server):
+    sts = server.client("sts")
+    rid = sts.get_caller_identity()["ResponseMetadata"]["RequestId"]
+    ct = server.client("cloudtrail")
+    events = lookup(ct, "EventName", "GetCallerIdentity")
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    rec = next(r for r in records if r["requestID"] == rid)
+    assert rec["eventVersion"] == "1.11"
+    assert rec["eventSource"] == "sts.amazonaws.com"
+    assert rec["awsRegion"] == "us-east-1"
+    assert rec["userIdentity"]["type"] == "Root"
+    assert rec["userIdentity"]["arn"] == "arn:aws:iam::000000000000:root"
+    assert rec["userIdentity"]["accessKeyId"] == "test"
+    assert rec["sourceIPAddress"] == "127.0.0.1"
+    assert rec["userAgent"].startswith("Boto3/") or "botocore" in rec["userAgent"]
+    assert rec["readOnly"] is True
+    assert rec["eventType"] == "AwsApiCall"
+    assert rec["managementEvent"] is True and rec["eventCategory"] == "Management"
+    assert rec["recipientAccountId"] == "000000000000"
+    assert rec["responseElements"]["arn"] == "arn:aws:iam::000000000000:root"
+    event = next(e for e in events if json.loads(e["CloudTrailEvent"])["requestID"] == rid)
+    assert event["EventSource"] == "sts.amazonaws.com" and event["Username"] == "root"
+    assert event["ReadOnly"] == "true" and event["AccessKeyId"] == "test"
+
+
+def test_failed_calls_carry_error_code_and_message(server):
+    ct = server.client("cloudtrail")
+    name = f"missing-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(ClientError) as exc:
+        ct.get_trail(Name=name)
+    assert exc.value.response["Error"]["Code"] == "TrailNotFoundException"
+    for _ in range(50):
+        events = lookup(ct, "EventName", "GetTrail")
+        recs = [json.loads(e["CloudTrailEvent"]) for e in events]
+        rec = next((r for r in recs if r["requestParameters"] == {"name": name}), None)
+        if rec:
+            break
+        time.sleep(0.02)
+    assert rec is not None
+    assert rec["errorCode"] == "TrailNotFoundException"
+    assert rec["errorMessage"] == f"Unknown trail: {name} for the user: 000000000000"
+    assert rec["responseElements"] is None
+
+
+def test_lookup_pagination_time_range_and_bad_input(server):
+    sts = server.client("sts")
+    for _ in range(3):
+        sts.get_caller_identity()
+    ct = server.client("cloudtrail")
+    time.sleep(0.1)
+    page = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}],
+                            MaxResults=1)
+    assert len(page["Events"]) == 1 and "NextToken" in page
+    nxt = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}],
+                           MaxResults=1, NextToken=page["NextToken"])
+    assert nxt["Events"][0]["EventId"] != page["Events"][0]["EventId"]
+    assert nxt["Events"][0]["EventTime"] <= page["Events"][0]["EventTime"], "newest first"
+    with pytest.raises(ClientError) as exc:
+        ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "a"},
+                                           {"AttributeKey": "Username", "AttributeValue": "b"}])
+    assert exc.value.response["Error"]["Code"] == "InvalidLookupAttributesException"
+    with pytest.raises(ClientError) as exc:
+        ct.lookup_events(NextToken="garbage!")
+    assert exc.value.response["Error"]["Code"] == "InvalidNextTokenException"
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with pytest.raises(ClientError) as exc:
+        ct.lookup_events(StartTime=now, EndTime=now - datetime.timedelta(hours=1))
+    assert exc.value.response["Error"]["Code"] == "InvalidTimeRangeException"
+
+
+def test_lookup_via_aws_cli(server):
+    server.aws("sts", "get-caller-identity")
+    time.sleep(0.1)
+    out = server.aws("cloudtrail", "lookup-events", "--lookup-attributes",
+                     "AttributeKey=EventSource,AttributeValue=sts.amazonaws.com", "--max-results", "5")
+    assert out["Events"]
+    assert all(e["EventSource"] == "sts.amazonaws.com" for e in out["Events"])
+    ua = json.loads(out["Events"][0]["CloudTrailEvent"])["userAgent"]
+    assert ua.startswith("aws-cli/")
+
+
+def test_trail_lifecycle_and_validation(server):
+    ct = server.client("cloudtrail")
+    name = f"trail-{uuid.uuid4().hex[:8]}"
+    created = ct.create_trail(Name=name, S3BucketName="cis-trail-bucket", IsMultiRegionTrail=True,
+                              EnableLogFileValidation=True, TagsList=[{"Key": "team", "Value": "sec"}])
+    assert created["TrailARN"] == f"arn:aws:cloudtrail:us-east-1:000000000000:trail/{name}"
+    assert created["LogFileValidationEnabled"] is True
+    with pytest.raises(ClientError) as exc:
+        ct.create_trail(Name=name, S3BucketName="b")
+    assert exc.value.response["Error"]["Code"] == "TrailAlreadyExistsException"
+    for bad in ["ab", "-bad", "bad..name", "10.0.0.1"]:
+        with pytest.raises(ClientError) as exc:
+            ct.create_trail(Name=bad, S3BucketName="b")
+        assert exc.value.response["Error"]["Code"] == "InvalidTrailNameException", bad
+    assert ct.get_trail_status(Name=name)["IsLogging"] is False
+    ct.start_logging(Name=created["TrailARN"])
+    status = ct.get_trail_status(Name=name)
+    assert status["IsLogging"] is True and "StartLoggingTime" in status
+    assert "S3" in status["LatestDeliveryError"]
+    trails = ct.describe_trails(trailNameList=[name])["trailList"]
+    assert len(trails) == 1 and trails[0]["HomeRegion"] == "us-east-1" and trails[0]["IsMultiRegionTrail"]
+    assert any(t["Name"] == name for t in ct.list_trails()["Trails"])
+    sel = ct.get_event_selectors(TrailName=name)
+    assert sel["EventSelectors"][0]["ReadWriteType"] == "All"
+    ct.put_event_selectors(TrailName=name, EventSelectors=[
+        {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True,
+         "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])
+    assert ct.get_trail(Name=name)["Trail"]["HasCustomEventSelectors"] is True
+    with pytest.raises(ClientError) as exc:
+        ct.put_event_selectors(TrailName=name, EventSelectors=[
+            {"DataResources": [{"Type": "AWS::EC2::Instance", "Values": ["x"]}]}])
+    assert exc.value.response["Error"]["Code"] == "InvalidEventSelectorsException"
+    ct.add_tags(ResourceId=created["TrailARN"], TagsList=[{"Key": "env", "Value": "test"}])
+    tags = ct.list_tags(ResourceIdList=[created["TrailARN"]])["ResourceTagList"][0]["TagsList"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"team": "sec", "env": "test"}
+    ct.stop_logging(Name=name)
+    assert ct.get_trail_status(Name=name)["IsLogging"] is False
+    ct.delete_trail(Name=name)
+    with pytest.raises(ClientError) as exc:
+        ct.get_trail(Name=name)
+    assert exc.value.response["Error"]["Code"] == "TrailNotFoundException"
+
+
+def test_log_group_destination_must_exist(server):
+    ct = server.client("cloudtrail")
+    with pytest.raises(ClientError) as exc:
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="b",
+                        CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:nope:*",
+                        CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrailToLogs")
+    assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsLogGroupArnException"
+    with pytest.raises(ClientError) as exc:
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="b",
+                        CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:g:*")
+    assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsRoleArnException"
+
+
+def test_history_survives_kill_9(fresh_server):
+    rid = fresh_server.client("sts").get_caller_identity()["ResponseMetadata"]["RequestId"]
+    ct = fresh_server.client("cloudtrail")
+    assert lookup(ct, "EventName", "GetCallerIdentity")
+    fresh_server.restart()
+    events = fresh_server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}])["Events"]
+    assert any(json.loads(e["CloudTrailEvent"])["requestID"] == rid for e in events)
+
+
+def test_history_keeps_90_days(manual_server):
+    """Events older than 90 days leave event history at the next hourly expiry. Old
+    events are imported with their original times rather than waited for."""
+    import datetime
+    now = datetime.datetime.fromisoformat(manual_server.admin("/_mamori/clock", {"advance_seconds": 0})["now"].replace("Z", "+00:00"))
+    records = []
+    for days, eid in [(91, "old-91"), (89, "old-89")]:
+        t = (now - datetime.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        records.append({"eventTime": t, "eventName": "ListKeys", "eventSource": "kms.amazonaws.com",
+                        "awsRegion": "us-east-1", "recipientAccountId": "000000000000", "eventID": eid,
+                        "userIdentity": {"type": "Root", "accountId": "000000000000"}})
+    assert manual_server.admin("/_mamori/cloudtrail/import", {"records": records})["imported"] == 2
+    ct = manual_server.client("cloudtrail")
+
+    def present(eid):
+        return bool(ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": eid}])["Events"])
+
+    # The 91-day-old event is already outside the window LookupEvents reads...
+    assert not present("old-91") and present("old-89")
+    manual_server.advance(3600)
+    # ...and the hourly expiry deleted it; the 89-day-old one stays.
+    assert present("old-89")
+
+
+def test_import_of_real_log_files(fresh_server, tmp_path):
+    import gzip
+    import subprocess
+    from conftest import BINARY
+    record = {"eventVersion": "1.08", "eventTime": "2023-05-01T12:00:00Z", "eventSource": "kms.amazonaws.com",
+              "eventName": "ScheduleKeyDeletion", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.5",
+              "userAgent": "aws-cli/2", "requestParameters": {"keyId": "k"}, "responseElements": None,
+              "requestID": "r1", "eventID": "imported-1", "readOnly": False, "eventType": "AwsApiCall",
+              "managementEvent": True, "recipientAccountId": "000000000000", "eventCategory": "Management",
+              "userIdentity": {"type": "IAMUser", "userName": "mallory", "accessKeyId": "AKIAIMPORT",
+                               "accountId": "000000000000", "arn": "arn:aws:iam::000000000000:user/mallory"}}
+    logs = tmp_path / "AWSLogs"
+    logs.mkdir()
+    with gzip.open(logs / "a.json.gz", "wt") as f:
+        json.dump({"Records": [record]}, f)
+    (logs / "broken.json").write_text('{"Records": [\n  {"eventTime": 1,\n')
+    proc = subprocess.run([str(BINARY), "cloudtrail", "import", "--endpoint", fresh_server.url, "--rebase-time", str(logs)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr  # the broken file is reported
+    assert "broken.json: line 3" in proc.stderr
+    assert "imported 1 records from 2 files" in proc.stderr
+    events = fresh_server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": "mallory"}])["Events"]
+    assert [e["EventId"] for e in events] == ["imported-1"]
+    rec = json.loads(events[0]["CloudTrailEvent"])
+    assert rec["eventTime"] != "2023-05-01T12:00:00Z", "rebased to now"
