@@ -31,13 +31,16 @@ use crate::state::{MetricFilter, OUTBOX, OUTBOX_PART, PendingDatapoint};
 /// Most datapoints in one `PutMetricData` call.
 const MAX_PER_CALL: usize = 1000;
 
-/// The metric filters of one log group, compiled into one set.
+/// What ingestion needs of a log group, cached per group: its metric filters compiled
+/// into one set, and its retention. Dropped whenever either changes.
 #[derive(Debug, Default)]
 pub struct CompiledFilters {
     /// The set; filter `i` of the set is `filters[i]`.
     pub set: FilterSet,
     /// The filters, in the set's order.
     pub filters: Vec<MetricFilter>,
+    /// The group's retention, for rejecting expired events.
+    pub retention_in_days: Option<i32>,
 }
 
 /// The engine's view of a stored filter's transformation.
@@ -53,8 +56,8 @@ pub fn transformation(f: &MetricFilter) -> MetricTransformation {
 impl CompiledFilters {
     /// Compiles stored filters. They were validated by `PutMetricFilter`, so a failure
     /// here means the engine changed under stored data: the filter is skipped, loudly.
-    pub fn compile(filters: Vec<MetricFilter>) -> Self {
-        let mut res = CompiledFilters::default();
+    pub fn compile(filters: Vec<MetricFilter>, retention_in_days: Option<i32>) -> Self {
+        let mut res = CompiledFilters { retention_in_days, ..Default::default() };
         for f in filters {
             let added =
                 Pattern::parse(&f.filter_pattern).map_err(|e| e.to_string()).and_then(|p| {

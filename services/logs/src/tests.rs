@@ -398,6 +398,15 @@ async fn retention_deletes_old_events() {
     )
     .await;
     env.ok("PutRetentionPolicy", json!({"logGroupName": "g", "retentionInDays": 1})).await;
+    // The cached group state follows the new retention: a 2-day-old event is expired now.
+    let out = env
+        .ok(
+            "PutLogEvents",
+            json!({"logGroupName": "g", "logStreamName": "s",
+                   "logEvents": [{"timestamp": ms(-2 * 86_400), "message": "expired"}]}),
+        )
+        .await;
+    assert_eq!(out["rejectedLogEventsInfo"], json!({"expiredLogEventEndIndex": 0}));
     let now = env.d.clock().now();
     crate::ops::groups::enforce_retention(
         &env.d,
