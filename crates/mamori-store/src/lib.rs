@@ -13,7 +13,7 @@ mod collection;
 mod series;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use collection::Collection;
 pub use series::{Record, Series};
@@ -60,27 +60,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// How often the background connection checkpoints the WAL into the database file.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// Checkpoints the WAL of the database at `path` until the store that `owner` belongs to
-/// is dropped. `PASSIVE` never blocks writers or readers; a round that cannot copy every
-/// frame (a reader still needs old ones) leaves the rest to the next round.
-fn spawn_checkpointer(path: &Path, owner: Weak<Mutex<rusqlite::Connection>>) -> Result<()> {
-    let conn = rusqlite::Connection::open(path)?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.busy_timeout(std::time::Duration::from_millis(50))?;
-    std::thread::Builder::new().name("mamori-checkpoint".into()).spawn(move || {
-        while owner.strong_count() > 0 {
-            std::thread::sleep(CHECKPOINT_EVERY);
-            // A failed round (busy, or an I/O error the next commit will report to its
-            // caller) is retried on the next one; the WAL keeps every committed frame.
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
-    })?;
-    Ok(())
-}
-
 /// A transaction, read-only or read-write.
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
@@ -90,21 +69,10 @@ impl Store {
     /// Opens (creating if needed) the store under `dir`, in WAL mode.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("mamori.sqlite3");
-        let conn = rusqlite::Connection::open(&path)?;
+        let conn = rusqlite::Connection::open(dir.join("mamori.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        // Checkpoints run on a background connection rather than inside whichever commit
-        // crosses the WAL threshold, so a commit costs one WAL append and one fsync and
-        // never holds the store lock while the database file is written and synced
-        // (profiled: the checkpoint was 15% of PutLogEvents' CPU, inside the lock).
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        // 32 MiB of page cache (the default is 2 MiB) keeps index pages of busy series
-        // in memory.
-        conn.pragma_update(None, "cache_size", -32_768)?;
-        let store = Self::init(conn)?;
-        spawn_checkpointer(&path, Arc::downgrade(&store.conn))?;
-        Ok(store)
+        Self::init(conn)
     }
 
     /// A store that lives in memory and is gone when the process ends.
@@ -191,35 +159,6 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let got = store.read(|tx| TOPICS.get(tx, "acct/us-east-1", "a")).unwrap();
         assert_eq!(got, Some(Topic { name: "a".into() }));
-    }
-
-    const BLOBS: Series<String> = Series::new("test.blobs");
-
-    #[test]
-    fn wal_is_checkpointed_in_the_background() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("mamori.sqlite3");
-        let store = Store::open(dir.path()).unwrap();
-        let before = std::fs::metadata(&db).unwrap().len();
-        let blob = "x".repeat(1000);
-        store
-            .write(|tx| {
-                for i in 0..2000 {
-                    BLOBS.append(tx, "p", "s", i, &blob)?;
-                }
-                Ok::<_, StoreError>(())
-            })
-            .unwrap();
-        // Commits no longer checkpoint; the background connection moves the pages.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::fs::metadata(&db).unwrap().len() < before + 1_000_000 {
-            assert!(std::time::Instant::now() < deadline, "the WAL was never checkpointed");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        drop(store);
-        let store = Store::open(dir.path()).unwrap();
-        let n = store.read(|tx| BLOBS.range(tx, "p", &[], 0, i64::MAX, None, 5000, false)).unwrap();
-        assert_eq!(n.len(), 2000);
     }
 
     #[test]
