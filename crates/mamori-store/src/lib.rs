@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use collection::Collection;
-pub use series::{Encoded, Record, Series};
+pub use series::{Record, Series};
 
 /// A store failure. These are server faults: callers answer 500 and log the cause.
 #[derive(Debug, thiserror::Error)]

@@ -38,37 +38,7 @@ pub struct Record<T> {
     pub value: T,
 }
 
-/// A record encoded ahead of its transaction by [`Series::encode`], so that a writer
-/// with many records does the encoding before taking the store lock.
-#[derive(Debug, Clone)]
-pub struct Encoded<T> {
-    body: Vec<u8>,
-    _t: PhantomData<fn() -> T>,
-}
-
 impl<T: Serialize + DeserializeOwned> Series<T> {
-    /// Encodes a record for [`Series::append_encoded`].
-    pub fn encode(&self, value: &T) -> Result<Encoded<T>> {
-        Ok(Encoded { body: serde_json::to_vec(value)?, _t: PhantomData })
-    }
-
-    /// Appends a record encoded by [`Series::encode`]; returns its id.
-    pub fn append_encoded(
-        &self,
-        tx: &Tx<'_>,
-        part: &str,
-        stream: &str,
-        ts: i64,
-        value: &Encoded<T>,
-    ) -> Result<i64> {
-        tx.tx
-            .prepare_cached(
-                "INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![self.ns, part, stream, ts, value.body])?;
-        Ok(tx.tx.last_insert_rowid())
-    }
-
     /// A series in namespace `ns`.
     pub const fn new(ns: &'static str) -> Self {
         Self { ns, _t: PhantomData }
@@ -262,11 +232,6 @@ mod tests {
             .unwrap();
         let all = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
         assert_eq!(all.iter().map(|r| r.ts).collect::<Vec<_>>(), [10, 20, 30, 30, 40]);
-        // A record encoded before the transaction reads back like an appended one.
-        let encoded = EVENTS.encode(&"pre".to_owned()).unwrap();
-        let id = store.write(|tx| EVENTS.append_encoded(tx, "q", "s", 5, &encoded)).unwrap();
-        let got = store.read(|tx| EVENTS.range(tx, "q", &[], 0, 100, None, 10, false)).unwrap();
-        assert_eq!((got[0].id, got[0].value.as_str()), (id, "pre"));
         let a = store.read(|tx| EVENTS.range(tx, "p", &["a"], 0, 100, None, 2, false)).unwrap();
         assert_eq!(a.len(), 2);
         let next = store

@@ -209,12 +209,6 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
             (e.timestamp, Event { m: e.message, i: now })
         })
         .collect();
-    // Encoded here, outside the store lock that every writer shares.
-    let events: Vec<(i64, mamori_store::Encoded<Event>)> = events
-        .iter()
-        .map(|(ts, e)| Ok((*ts, EVENTS.encode(e)?)))
-        .collect::<Result<_, mamori_store::StoreError>>()
-        .map_err(AwsError::internal)?;
     let datapoints = aggregator.finish(&compiled);
     let eval_done = started.elapsed();
 
@@ -226,7 +220,7 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
             return Err(stream_not_found().into());
         };
         for (ts, event) in &events {
-            EVENTS.append_encoded(tx, &ev_part, &stream, *ts, event)?;
+            EVENTS.append(tx, &ev_part, &stream, *ts, event)?;
         }
         if let (Some((first, _)), Some((last, _))) = (events.first(), events.last()) {
             doc.first_event_timestamp =
