@@ -41,6 +41,20 @@ pub struct AuditRecord {
 
 /// Receives audit records. Sinks must be quick: they run on the request path.
 pub trait AuditSink: Send + Sync {
+    /// Whether the sink records this call; when no sink does, the dispatcher skips
+    /// building the record (and copying the call's input) at all.
+    fn wants(&self, ctx: &crate::Context) -> bool {
+        let _ = ctx;
+        true
+    }
+
     /// Records one call.
-    fn record(&self, record: &AuditRecord);
+    fn record(&self, record: &std::sync::Arc<AuditRecord>);
+
+    /// Resolves once every record handed over before the call is stored, for sinks that
+    /// write in the background. The manual clock flushes before it moves, so scheduled
+    /// work sees every call made before the advance.
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async {})
+    }
 }

@@ -69,6 +69,10 @@ pub struct StoredAccessKey {
     /// Whether the session was created with MFA.
     #[serde(default)]
     pub mfa: bool,
+    /// The session policies (JSON documents) passed when temporary credentials were made;
+    /// the authorizer intersects the role's permissions with them.
+    #[serde(default)]
+    pub session_policies: Vec<String>,
 }
 
 /// The kinds of principal an access key can belong to.
@@ -174,6 +178,7 @@ mod tests {
             active: true,
             expires: Some(clock.now() + TimeDelta::hours(1)),
             mfa: false,
+            session_policies: Vec::new(),
         };
         store.write(|tx| ACCESS_KEYS.put(tx, ACCESS_KEY_PARTITION, "ASIA1", &key)).unwrap();
         let got = creds.lookup("ASIA1").unwrap();

@@ -32,6 +32,21 @@ pub trait Authorizer: Send + Sync {
         request: &AuthzRequest,
         input: &Value,
     ) -> Result<(), AwsError>;
+
+    /// Decides a call of `service` (its model id), with the resource-based policy the
+    /// service supplied ([`Service::resource_policy`]). The default ignores both and asks
+    /// [`Authorizer::authorize`].
+    fn authorize_call(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        request: &AuthzRequest,
+        resource_policy: Option<&str>,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        let _ = (service, resource_policy);
+        self.authorize(ctx, request, input)
+    }
 }
 
 /// The hook until the IAM policy engine decides: every signed call is allowed, and an
@@ -148,7 +163,10 @@ impl Dispatcher {
         operation: &str,
         input: Value,
     ) -> Result<Value, AwsError> {
-        let sinks = self.sinks.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let sinks: Vec<Arc<dyn AuditSink>> = {
+            let all = self.sinks.read().unwrap_or_else(|e| e.into_inner());
+            all.iter().filter(|s| s.wants(ctx)).cloned().collect()
+        };
         let audit_input = (!sinks.is_empty()).then(|| input.clone());
         let result = self.call_handler(ctx, service, operation, input).await;
         tracing::debug!(
@@ -156,12 +174,20 @@ impl Dispatcher {
             ok = result.is_ok(), "call"
         );
         if let Some(input) = audit_input {
-            let record = self.audit_record(ctx, service, operation, input, &result);
+            let record = Arc::new(self.audit_record(ctx, service, operation, input, &result));
             for sink in &sinks {
                 sink.record(&record);
             }
         }
         result
+    }
+
+    /// Waits until every audit sink has stored what it was handed so far.
+    pub async fn flush_audit(&self) {
+        let sinks = self.sinks.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for sink in &sinks {
+            sink.flush().await;
+        }
     }
 
     /// Records a call that failed before its handler could run (the input did not
@@ -177,7 +203,8 @@ impl Dispatcher {
         if sinks.is_empty() {
             return;
         }
-        let record = self.audit_record(ctx, service, operation, Value::Null, &Err(error.clone()));
+        let record =
+            Arc::new(self.audit_record(ctx, service, operation, Value::Null, &Err(error.clone())));
         for sink in &sinks {
             sink.record(&record);
         }
@@ -216,8 +243,9 @@ impl Dispatcher {
             return Err(AwsError::not_implemented(service, operation));
         }
         let request = svc.authz(ctx, operation, &input);
+        let resource_policy = svc.resource_policy(ctx, operation, &input);
         let authorizer = self.authorizer.read().unwrap_or_else(|e| e.into_inner()).clone();
-        authorizer.authorize(ctx, &request, &input)?;
+        authorizer.authorize_call(ctx, service, &request, resource_policy.as_deref(), &input)?;
         svc.call(ctx, operation, input).await
     }
 
@@ -284,7 +312,7 @@ mod tests {
     #[derive(Default)]
     struct Collect(Mutex<Vec<(String, Option<String>)>>);
     impl AuditSink for Collect {
-        fn record(&self, r: &AuditRecord) {
+        fn record(&self, r: &Arc<AuditRecord>) {
             self.0
                 .lock()
                 .unwrap()

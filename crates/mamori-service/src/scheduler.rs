@@ -67,8 +67,9 @@ impl Scheduler {
     }
 
     /// Registers a task whose missed runs may be merged: when the clock jumps over many
-    /// of its instants, it runs once, at the last of them. For work that only needs to
-    /// catch up (deliveries, expiry), not to observe each instant (alarm evaluation).
+    /// of its instants, it runs at the first and at the last of them only. For work that
+    /// only needs to catch up (deliveries, expiry), not to observe each instant (alarm
+    /// evaluation).
     pub fn register_coalesced(&self, task: Task, now: DateTime<Utc>) {
         let next_due = align(now, task.interval);
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).push(Entry {
@@ -87,13 +88,17 @@ impl Scheduler {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry =
             entries.iter_mut().filter(|e| e.next_due <= until).min_by_key(|e| e.next_due)?;
-        if entry.coalesce {
-            let step = entry.task.interval.num_milliseconds().max(1);
-            let missed = (until - entry.next_due).num_milliseconds() / step;
-            entry.next_due += TimeDelta::milliseconds(missed * step);
-        }
         let due = entry.next_due;
         entry.next_due = due + entry.task.interval;
+        if entry.coalesce {
+            // Run at the first instant of a jump (prompt for work that just arrived), then
+            // once more at the last one, skipping those in between.
+            let step = entry.task.interval.num_milliseconds().max(1);
+            let missed = (until - due).num_milliseconds() / step;
+            if missed > 1 {
+                entry.next_due = due + TimeDelta::milliseconds(missed * step);
+            }
+        }
         if !catch_up {
             while entry.next_due <= until {
                 entry.next_due += entry.task.interval;
@@ -180,8 +185,8 @@ mod tests {
         };
         scheduler.register_coalesced(task, start);
         scheduler.advance_to(&clock, start + TimeDelta::days(30)).await;
-        assert_eq!(*seen.lock().unwrap(), vec![start.timestamp() + 30 * 86_400]);
+        assert_eq!(*seen.lock().unwrap(), vec![start.timestamp(), start.timestamp() + 30 * 86_400]);
         scheduler.advance_to(&clock, start + TimeDelta::days(30) + TimeDelta::seconds(12)).await;
-        assert_eq!(seen.lock().unwrap().len(), 2);
+        assert_eq!(seen.lock().unwrap().len(), 4, "two more instants: both run");
     }
 }

@@ -36,6 +36,14 @@ pub trait Service: Send + Sync + 'static {
         }
     }
 
+    /// The resource-based policy (JSON) that bears on a call, for the authorization hook:
+    /// an SNS topic policy, an S3 bucket policy. The default is none, which leaves the
+    /// decision to identity-based policies.
+    fn resource_policy(&self, ctx: &Context, operation: &str, input: &Value) -> Option<String> {
+        let _ = (ctx, operation, input);
+        None
+    }
+
     /// Handles one call.
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError>;
 

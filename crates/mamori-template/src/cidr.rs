@@ -88,7 +88,8 @@ mod tests {
     /// Examples from the `Fn::Cidr` page, plus edge cases.
     #[test]
     fn cidr_cases() {
-        let cases: [(&str, u64, u64, Result<Vec<&str>, ()>); 8] = [
+        type Case = (&'static str, u64, u64, Result<Vec<&'static str>, ()>);
+        let cases: [Case; 8] = [
             (
                 "192.168.0.0/24",
                 6,

@@ -42,6 +42,10 @@
 //! ```
 #![warn(missing_docs)]
 
+/// Choices made where the CloudFormation documentation is unclear.
+#[doc = include_str!("../docs/choices.md")]
+pub mod choices {}
+
 pub mod cidr;
 pub mod error;
 pub mod eval;

@@ -30,6 +30,17 @@ pub enum Command {
     /// Work with CloudWatch Logs filter patterns offline.
     #[command(subcommand)]
     Pattern(PatternCommand),
+    /// Evaluate IAM policies offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `mamori policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Decide one request against policy files: the decision, the stage and the matched
+    /// statements (exit status 0 when allowed, 1 when denied).
+    Eval(crate::policy_cmd::PolicyEvalArgs),
 }
 
 /// `mamori cloudtrail ...`.
@@ -99,8 +110,12 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Record every call in CloudTrail event history (turn off only to measure its cost).
+    #[arg(long, env = "MAMORI_CLOUDTRAIL_RECORDING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cloudtrail_recording: bool,
+
     /// Seconds between CloudTrail deliveries to CloudWatch Logs.
-    #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 5.0, value_parser = parse_interval)]
+    #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 0.5, value_parser = parse_interval)]
     pub cloudtrail_logs_interval: f64,
 
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.

@@ -66,7 +66,7 @@ mod tests {
     #[test]
     fn coverage_page_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/COVERAGE.md");
-        let want = super::render(&crate::services().0);
+        let want = super::render(&crate::services());
         if std::env::var_os("UPDATE_EXPECT").is_some() {
             std::fs::write(path, &want).unwrap();
             return;

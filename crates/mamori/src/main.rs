@@ -6,6 +6,7 @@ mod cli;
 mod coverage;
 mod import_cmd;
 mod pattern_cmd;
+mod policy_cmd;
 mod server;
 mod tidy;
 
@@ -19,7 +20,9 @@ use mamori_service::{
 };
 use mamori_store::Store;
 
-use crate::cli::{Cli, ClockMode, CloudtrailCommand, Command, PatternCommand, ServeArgs};
+use crate::cli::{
+    Cli, ClockMode, CloudtrailCommand, Command, PatternCommand, PolicyCommand, ServeArgs,
+};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -33,6 +36,10 @@ fn main() -> anyhow::Result<()> {
             let matched = pattern_cmd::run(&args)?;
             std::process::exit(if matched { 0 } else { 1 });
         }
+        Command::Policy(PolicyCommand::Eval(args)) => {
+            let allowed = policy_cmd::run(&args)?;
+            std::process::exit(if allowed { 0 } else { 1 });
+        }
     }
 }
 
@@ -42,11 +49,19 @@ struct TaskServices {
     logs: Arc<mamori_logs::Logs>,
 }
 
-/// Every service mamori serves, in one place.
-fn services() -> (Vec<Arc<dyn Service>>, TaskServices) {
+/// Every service mamori serves (for the coverage page).
+#[cfg(test)]
+fn services() -> Vec<Arc<dyn Service>> {
+    services_with(&mamori_iam::Iam::new()).0
+}
+
+/// Every service mamori serves, in one place, with the IAM instance whose authorizer
+/// the dispatcher will use.
+fn services_with(iam: &mamori_iam::Iam) -> (Vec<Arc<dyn Service>>, TaskServices) {
     let logs = Arc::new(mamori_logs::Logs::new());
     let services: Vec<Arc<dyn Service>> = vec![
         Arc::new(mamori_sts::Sts),
+        Arc::new(iam.clone()),
         Arc::new(mamori_cloudtrail::CloudTrail),
         logs.clone(),
         Arc::new(mamori_cloudwatch::CloudWatch),
@@ -87,14 +102,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let credentials =
         StoreCredentials { root: credentials, store: store.clone(), clock: clock.clone() };
-    let (services, tasks) = services();
+    let iam = mamori_iam::Iam::new();
+    let (services, tasks) = services_with(&iam);
     let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
+    dispatcher.set_authorizer(Arc::new(iam.authorizer()));
     register_tasks(&dispatcher, tasks);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let logs_interval =
             chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
-        mamori_cloudtrail::install(&dispatcher, cloudtrail_shaper(), logs_interval);
+        mamori_cloudtrail::install(
+            &dispatcher,
+            args.cloudtrail_recording.then(cloudtrail_shaper),
+            logs_interval,
+        );
         server::run(dispatcher, args).await
     })
 }

@@ -38,21 +38,35 @@ pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     };
     for (_, _, trail) in trails {
         if trail.is_logging && trail.cloud_watch_logs_log_group_arn.is_some() {
-            deliver_trail(dispatcher, trail, now).await;
+            // Catch up in batches (an import can add millions of events at once), up to a
+            // bound per run so one trail cannot starve the others.
+            let (account, name) = (trail.account.clone(), trail.name.clone());
+            let mut next = Some(trail);
+            for _ in 0..MAX_BATCHES_PER_RUN {
+                let Some(t) = next.take() else { break };
+                if !deliver_trail(dispatcher, t, now).await {
+                    break;
+                }
+                next = dispatcher.store().read(|tx| TRAILS.get(tx, &account, &name)).ok().flatten();
+            }
         }
     }
 }
 
-async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: DateTime<Utc>) {
+/// Batches of [`READ_BATCH`] events delivered per trail and run.
+const MAX_BATCHES_PER_RUN: usize = 100;
+
+/// Delivers one batch; true when a full batch went out and more may be waiting.
+async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: DateTime<Utc>) -> bool {
     let (Some(account), Some(region)) =
         (AccountId::parse(&trail.account), Region::parse(&trail.home_region))
     else {
-        return;
+        return false;
     };
     let Some(group) =
         trail.cloud_watch_logs_log_group_arn.as_deref().and_then(log_group_name).map(str::to_owned)
     else {
-        return;
+        return false;
     };
     let part = format!("{account}/{region}");
     let cursor = trail.status.logs_cursor.iter().find(|(p, _)| *p == part).map_or(0, |(_, c)| *c);
@@ -61,19 +75,28 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
         Ok(r) => r,
         Err(err) => {
             tracing::error!(error = %err, trail = %trail.arn(), "cannot read events to deliver");
-            return;
+            return false;
         }
     };
-    let Some(last_id) = records.last().map(|r| r.id) else { return };
+    let full = records.len() == READ_BATCH;
+    let Some(last_id) = records.last().map(|r| r.id) else { return false };
+    let custom = trail.has_custom_event_selectors();
     let mut events: Vec<(i64, String)> = records
         .into_iter()
         .filter(|r| {
-            let ev: Value = serde_json::from_str(&r.value.record).unwrap_or(Value::Null);
-            selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &ev)
+            let ev = &r.value;
+            let selected = if custom {
+                let rec: Value = serde_json::from_str(ev.record.get()).unwrap_or(Value::Null);
+                selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &rec)
+            } else {
+                // The default selector: every management event.
+                !ev.data
+            };
+            selected
                 && (trail.include_global_service_events
-                    || !crate::record::is_global_source(&r.value.event_source))
+                    || !crate::record::is_global_source(&ev.event_source))
         })
-        .map(|r| (r.ts, r.value.record))
+        .map(|r| (r.ts, r.value.record.get().to_owned()))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);
     let stream = format!("{account}_CloudTrail_{region}");
@@ -98,10 +121,12 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
     }
     match result {
         Ok(()) => {
-            tracing::debug!(trail = %trail.arn(), log_group = %group, "events delivered to CloudWatch Logs")
+            tracing::debug!(trail = %trail.arn(), log_group = %group, "events delivered to CloudWatch Logs");
+            full
         }
         Err(msg) => {
-            tracing::warn!(trail = %trail.arn(), log_group = %group, error = %msg, "CloudWatch Logs delivery failed; will retry")
+            tracing::warn!(trail = %trail.arn(), log_group = %group, error = %msg, "CloudWatch Logs delivery failed; will retry");
+            false
         }
     }
 }

@@ -86,7 +86,8 @@ pub fn import_records(
                 .to_owned(),
             username: username(&rec),
             data,
-            record: rec.to_string(),
+            record: serde_json::value::to_raw_value(&rec)
+                .unwrap_or_else(|_| crate::recorder::null_raw()),
         };
         rows.push((format!("{account}/{region}"), time.timestamp_millis(), stored));
     }
@@ -122,7 +123,7 @@ mod tests {
         let got = store.read(|tx| EVENTS.since_id(tx, "111122223333/us-east-1", 0, 10)).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].value.username, "alice");
-        let rec: Value = serde_json::from_str(&got[0].value.record).unwrap();
+        let rec: Value = serde_json::from_str(got[0].value.record.get()).unwrap();
         assert_eq!(rec["eventTime"], "2023-01-02T00:00:00Z", "shifted");
     }
 }

@@ -113,32 +113,46 @@ impl Service for CloudTrail {
     }
 }
 
-/// Starts recording every call and registers CloudTrail's periodic work: delivery to
-/// CloudWatch Logs every `logs_interval`, and the 90-day expiry of event history.
-/// Must run inside the tokio runtime.
-pub fn install(dispatcher: &Arc<Dispatcher>, shaper: Shaper, logs_interval: TimeDelta) {
-    dispatcher.add_audit_sink(recorder::Recorder::start(dispatcher.store().clone(), shaper));
+/// Starts recording every call (unless `shaper` is `None`) and registers CloudTrail's
+/// periodic work: delivery to CloudWatch Logs every `logs_interval`, and the 90-day
+/// expiry of event history. Must run inside the tokio runtime.
+pub fn install(dispatcher: &Arc<Dispatcher>, shaper: Option<Shaper>, logs_interval: TimeDelta) {
+    match shaper {
+        Some(shaper) => {
+            dispatcher.add_audit_sink(recorder::Recorder::start(dispatcher.store().clone(), shaper))
+        }
+        None => tracing::warn!("CloudTrail recording is off: calls are not recorded"),
+    }
     let now = dispatcher.clock().now();
-    let d = dispatcher.clone();
+    // Tasks hold the dispatcher weakly: the dispatcher owns the scheduler that owns them.
+    let d = Arc::downgrade(dispatcher);
     dispatcher.scheduler().register_coalesced(
         Task {
             name: "cloudtrail.deliver-logs",
             interval: logs_interval,
             run: Arc::new(move |due| {
                 let d = d.clone();
-                Box::pin(async move { delivery::deliver_all(&d, due).await })
+                Box::pin(async move {
+                    if let Some(d) = d.upgrade() {
+                        delivery::deliver_all(&d, due).await;
+                    }
+                })
             }),
         },
         now,
     );
-    let d = dispatcher.clone();
+    let d = Arc::downgrade(dispatcher);
     dispatcher.scheduler().register_coalesced(
         Task {
             name: "cloudtrail.expire-history",
             interval: TimeDelta::hours(1),
             run: Arc::new(move |due| {
                 let d = d.clone();
-                Box::pin(async move { expire(&d, due) })
+                Box::pin(async move {
+                    if let Some(d) = d.upgrade() {
+                        expire(&d, due);
+                    }
+                })
             }),
         },
         now,

@@ -21,9 +21,16 @@ pub type Shaper =
 
 /// The recording sink.
 pub struct Recorder {
-    tx: mpsc::Sender<AuditRecord>,
+    tx: mpsc::Sender<Msg>,
     store: Store,
     shaper: Shaper,
+}
+
+/// What the writer task receives.
+enum Msg {
+    Record(Arc<AuditRecord>),
+    /// Answered once everything sent before it is stored.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 const QUEUE: usize = 65_536;
@@ -32,16 +39,28 @@ const BATCH: usize = 1_000;
 impl Recorder {
     /// A recorder writing into `store`; spawns its writer on the current tokio runtime.
     pub fn start(store: Store, shaper: Shaper) -> Arc<Self> {
-        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
         let (wstore, wshaper) = (store.clone(), shaper.clone());
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                let mut records = Vec::with_capacity(batch.len());
+                let mut waiting = Vec::new();
+                for msg in batch.drain(..) {
+                    match msg {
+                        Msg::Record(r) => records.push(r),
+                        Msg::Flush(done) => waiting.push(done),
+                    }
+                }
                 let (s, sh) = (wstore.clone(), wshaper.clone());
-                let records = std::mem::take(&mut batch);
-                let res = tokio::task::spawn_blocking(move || write(&s, &sh, &records)).await;
-                if !matches!(res, Ok(Ok(()))) {
-                    tracing::error!("failed to store CloudTrail events");
+                if !records.is_empty() {
+                    let res = tokio::task::spawn_blocking(move || write(&s, &sh, &records)).await;
+                    if !matches!(res, Ok(Ok(()))) {
+                        tracing::error!("failed to store CloudTrail events");
+                    }
+                }
+                for done in waiting {
+                    let _ = done.send(());
                 }
             }
         });
@@ -49,25 +68,41 @@ impl Recorder {
     }
 }
 
-/// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
-/// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not show
-/// its own delivery calls in a customer's trail.
-fn recorded(rec: &AuditRecord) -> bool {
-    !(matches!(rec.principal.kind, mamori_service::PrincipalKind::Service(_))
-        && rec.invoked_by.is_none())
-}
-
 impl AuditSink for Recorder {
-    fn record(&self, rec: &AuditRecord) {
-        if !recorded(rec) {
-            return;
-        }
-        if let Err(mpsc::error::TrySendError::Full(rec)) = self.tx.try_send(rec.clone())
+    /// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
+    /// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not
+    /// show its own delivery calls in a customer's trail.
+    fn wants(&self, ctx: &mamori_service::Context) -> bool {
+        !(matches!(ctx.principal.kind, mamori_service::PrincipalKind::Service(_))
+            && ctx.invoked_by.is_none())
+    }
+
+    fn record(&self, rec: &Arc<AuditRecord>) {
+        if let Err(mpsc::error::TrySendError::Full(Msg::Record(rec))) =
+            self.tx.try_send(Msg::Record(rec.clone()))
             && let Err(err) = write(&self.store, &self.shaper, std::slice::from_ref(&rec))
         {
             tracing::error!(error = %err, request_id = %rec.request_id, "failed to store a CloudTrail event");
         }
     }
+
+    fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.flush_queue())
+    }
+}
+
+impl Recorder {
+    async fn flush_queue(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// A JSON `null`, for the impossible case of a record that does not serialize.
+pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!())
 }
 
 /// The stored form of a record.
@@ -85,7 +120,7 @@ pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEven
         access_key_id: rec.principal.access_key_id.clone().unwrap_or_default(),
         username: record::username(rec),
         data,
-        record: event.to_string(),
+        record: serde_json::value::to_raw_value(&event).unwrap_or_else(|_| null_raw()),
     };
     (format!("{}/{region}", rec.account), rec.time.timestamp_millis(), stored)
 }
@@ -93,7 +128,7 @@ pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEven
 fn write(
     store: &Store,
     shaper: &Shaper,
-    records: &[AuditRecord],
+    records: &[Arc<AuditRecord>],
 ) -> Result<(), mamori_store::StoreError> {
     store.write(|tx| {
         for rec in records {

@@ -23,8 +23,8 @@ pub struct StoredEvent {
     pub username: String,
     /// A data event (never in event history; trails only on request).
     pub data: bool,
-    /// The full record as JSON text.
-    pub record: String,
+    /// The full record, kept as JSON text (stored inline, not as an escaped string).
+    pub record: Box<serde_json::value::RawValue>,
 }
 
 /// Recorded events, partition `account/region`, stream `management` or `data`, time =

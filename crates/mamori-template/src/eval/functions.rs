@@ -184,9 +184,7 @@ fn sub(ev: &Evaluator<'_>, parts: &[SubPart], vars: &[(String, Expr)]) -> Result
             SubPart::Var(name) => {
                 let value = if let Some((_, e)) = vars.iter().find(|(k, _)| k == name) {
                     ev.resolve(e)?
-                } else if let Some((res, attr)) = name.split_once('.')
-                    && ev.template.resources.contains_key(res)
-                {
+                } else if let Some((res, attr)) = name.split_once('.') {
                     Some(attribute_of(ev, res, attr)?)
                 } else {
                     reference(ev, name)?

@@ -67,10 +67,7 @@ fn json_and_yaml_give_the_same_tree() {
         t.resources
             .values()
             .map(|r| {
-                (
-                    r.resource_type.clone(),
-                    format!("{:?}", r.properties.as_ref().map(|p| strip_pos(p))),
-                )
+                (r.resource_type.clone(), format!("{:?}", r.properties.as_ref().map(strip_pos)))
             })
             .collect::<Vec<_>>()
     };

@@ -192,10 +192,8 @@ impl Template {
             }
         };
         expr.walk(&mut |e| match &e.kind {
-            ExprKind::Ref(name) => {
-                if !self.is_value_name(name) && !self.resources.contains_key(name) {
-                    note(name, e.pos);
-                }
+            ExprKind::Ref(name) if !self.is_value_name(name) && !self.resources.contains_key(name) => {
+                note(name, e.pos);
             }
             ExprKind::GetAtt { resource, attribute } => getatt(resource, attribute, e.pos, &mut error),
             ExprKind::Sub { parts, vars } => {
@@ -203,18 +201,20 @@ impl Template {
                     if vars.iter().any(|(k, _)| k == v) || self.is_value_name(v) || self.resources.contains_key(v) {
                         continue;
                     }
+                    // A dotted variable is an Fn::GetAtt: parameter and pseudo parameter
+                    // names cannot contain a dot.
                     match v.split_once('.') {
-                        Some((res, attr)) if self.resources.contains_key(res) => getatt(res, attr, e.pos, &mut error),
-                        _ => note(v, e.pos),
+                        Some((res, attr)) => getatt(res, attr, e.pos, &mut error),
+                        None => note(v, e.pos),
                     }
                 }
             }
-            ExprKind::If { condition, .. } | ExprKind::Condition(condition) => {
-                if error.is_none() && !self.conditions.contains_key(condition) {
-                    error = Some(
-                        TemplateError::format(section, format_args!("Unresolved condition dependency {condition} in Fn::If")).at(e.pos),
-                    );
-                }
+            ExprKind::If { condition, .. } | ExprKind::Condition(condition)
+                if error.is_none() && !self.conditions.contains_key(condition) =>
+            {
+                error = Some(
+                    TemplateError::format(section, format_args!("Unresolved condition dependency {condition} in Fn::If")).at(e.pos),
+                );
             }
             ExprKind::FindInMap { map, .. } => {
                 if let ExprKind::String(name) = &map.kind

@@ -20,7 +20,12 @@ fn reference_errors() {
         ),
         (
             "Resources:\n  A:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub '${Foo}-${Bar.Arn}'\n",
-            "Template format error: Unresolved resource dependencies [Bar.Arn, Foo] in the Resources block of the template",
+            "Template format error: Unresolved resource dependencies [Foo] in the Resources block of the template",
+            5,
+        ),
+        (
+            "Resources:\n  A:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Sub '${Bar.Arn}'\n",
+            "Template error: instance of Fn::GetAtt references undefined resource Bar",
             5,
         ),
         (

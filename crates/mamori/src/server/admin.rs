@@ -175,6 +175,8 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
             );
         }
     };
+    // Calls answered before the advance must be visible to the work it runs.
+    app.dispatcher.flush_audit().await;
     app.dispatcher.scheduler().advance_to(&clock, target).await;
     tracing::info!(now = %clock.now(), "manual clock advanced");
     reply(200, &json!({"mode": "manual", "now": mamori_aws::timestamp_iso8601(clock.now())}))

@@ -126,7 +126,7 @@ pub fn lookup_events(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                 "EventSource": ev.event_source,
                 "Username": ev.username,
                 "Resources": [],
-                "CloudTrailEvent": ev.record,
+                "CloudTrailEvent": ev.record.get(),
             })
         })
         .collect();

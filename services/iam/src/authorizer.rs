@@ -1,0 +1,423 @@
+//! The policy authorizer: the dispatcher's authorization hook, deciding every call with
+//! `mamori-policy` from IAM's stored state, following
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>
+//! and the access-denied message forms of
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html>.
+//!
+//! A principal's compiled [`PolicySet`] (identity policies of the user and its groups, or
+//! of the role; the boundary; a session's policies) is cached by access key (sessions) or
+//! ARN (users) and dropped on every IAM write. A cache fill that raced with a write is not
+//! kept (the generation counter moved).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use mamori_aws::AwsError;
+use mamori_policy::{
+    AttachedPolicy, ContextValue, Decision, DecisionEffect, Policy, PolicyKind, PolicySet,
+    PolicySource, Principal, PrincipalKind as PKind, Reason, Request, evaluate,
+};
+use mamori_service::{
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context, PrincipalKind,
+};
+use mamori_store::{Store, Tx};
+use serde_json::Value;
+
+use crate::ops::resolve_policy;
+use crate::state::{GROUPS, Policies, ROLES, USERS, db, rd};
+
+/// A principal's policies, compiled.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The principal as the engine sees it.
+    pub principal: Principal,
+    /// Its policies.
+    pub set: PolicySet,
+}
+
+/// State shared by the IAM service and its authorizer: the cache.
+#[derive(Debug, Default)]
+pub struct Shared {
+    generation: AtomicU64,
+    cache: RwLock<HashMap<String, Arc<Compiled>>>,
+}
+
+impl Shared {
+    /// Drops every cached policy set (after any IAM write).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// The authorization hook backed by IAM.
+#[derive(Debug, Clone)]
+pub struct PolicyAuthorizer {
+    shared: Arc<Shared>,
+}
+
+fn parse(label: &str, doc: &str, kind: PolicyKind) -> Result<AttachedPolicy, AwsError> {
+    let policy = Policy::parse(doc, kind)
+        .map_err(|e| AwsError::internal(format!("stored policy {label} does not parse: {e}")))?;
+    Ok(AttachedPolicy { label: label.to_owned(), policy })
+}
+
+fn add_policies(
+    tx: &Tx<'_>,
+    acct: &str,
+    p: &Policies,
+    out: &mut Vec<AttachedPolicy>,
+) -> Result<(), AwsError> {
+    for (name, doc) in &p.inline {
+        out.push(parse(name, doc, PolicyKind::Identity)?);
+    }
+    for arn in &p.attached {
+        // A policy deleted under an attachment cannot happen (DeletePolicy refuses), but
+        // a missing one simply grants nothing.
+        if let Some(doc) = resolve_policy(tx, acct, arn)? {
+            out.push(parse(arn, &doc, PolicyKind::Identity)?);
+        }
+    }
+    Ok(())
+}
+
+fn boundary(
+    tx: &Tx<'_>,
+    acct: &str,
+    arn: Option<&String>,
+) -> Result<Option<AttachedPolicy>, AwsError> {
+    let Some(arn) = arn else { return Ok(None) };
+    match resolve_policy(tx, acct, arn)? {
+        Some(doc) => Ok(Some(parse(arn, &doc, PolicyKind::Boundary)?)),
+        // A boundary that no longer resolves allows nothing (fail closed).
+        None => Ok(Some(parse(
+            arn,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            PolicyKind::Boundary,
+        )?)),
+    }
+}
+
+/// The policies of the IAM user `name` in `acct`.
+pub fn user_set(tx: &Tx<'_>, acct: &str, name: &str) -> Result<Option<Compiled>, AwsError> {
+    let Some(u) = USERS.get(tx, acct, name).map_err(db)? else { return Ok(None) };
+    let mut set = PolicySet::default();
+    add_policies(tx, acct, &u.policies, &mut set.identity)?;
+    for g in &u.groups {
+        if let Some(g) = GROUPS.get(tx, acct, g).map_err(db)? {
+            add_policies(tx, acct, &g.policies, &mut set.identity)?;
+        }
+    }
+    set.permissions_boundary = boundary(tx, acct, u.boundary.as_ref())?;
+    let principal = Principal::new(u.arn.clone(), acct, PKind::IamUser);
+    Ok(Some(Compiled { principal, set }))
+}
+
+/// The policies of a session of role `name` in `acct` (`session_arn` is the session's ARN).
+pub fn role_set(
+    tx: &Tx<'_>,
+    acct: &str,
+    name: &str,
+    session_arn: Option<&str>,
+) -> Result<Option<Compiled>, AwsError> {
+    let Some(r) = ROLES.get(tx, acct, name).map_err(db)? else { return Ok(None) };
+    let mut set = PolicySet::default();
+    add_policies(tx, acct, &r.policies, &mut set.identity)?;
+    set.permissions_boundary = boundary(tx, acct, r.boundary.as_ref())?;
+    let session_arn = session_arn.map_or_else(
+        || format!("arn:aws:sts::{acct}:assumed-role/{}/simulation", r.name),
+        str::to_owned,
+    );
+    let mut principal =
+        Principal::new(session_arn, acct, PKind::AssumedRole { role_arn: r.arn.clone() });
+    principal.service_linked_role = r.path.starts_with("/aws-service-role/");
+    Ok(Some(Compiled { principal, set }))
+}
+
+/// The policies of group `name` (for the simulator).
+pub fn group_set(tx: &Tx<'_>, acct: &str, name: &str) -> Result<Option<Compiled>, AwsError> {
+    let Some(g) = GROUPS.get(tx, acct, name).map_err(db)? else { return Ok(None) };
+    let mut set = PolicySet::default();
+    add_policies(tx, acct, &g.policies, &mut set.identity)?;
+    Ok(Some(Compiled { principal: Principal::new(g.arn.clone(), acct, PKind::IamUser), set }))
+}
+
+const ROLE_TRUST_ACTIONS: &[&str] = &["sts:assumerole", "sts:tagsession", "sts:setsourceidentity"];
+
+/// The request's global condition keys.
+pub fn context_keys(ctx: &Context, principal: &Principal) -> BTreeMap<String, ContextValue> {
+    let mut c = BTreeMap::new();
+    let ip = ctx
+        .source_ip
+        .parse::<IpAddr>()
+        .map_or_else(|_| ContextValue::from(ctx.source_ip.as_str()), ContextValue::from);
+    c.insert("aws:SourceIp".to_owned(), ip);
+    c.insert("aws:SecureTransport".to_owned(), ctx.secure_transport.into());
+    c.insert("aws:CurrentTime".to_owned(), ctx.time.into());
+    c.insert("aws:EpochTime".to_owned(), ctx.time.timestamp().into());
+    c.insert("aws:userid".to_owned(), ctx.principal.user_id.clone().into());
+    c.insert("aws:RequestedRegion".to_owned(), ctx.region.as_str().into());
+    let temporary = ctx.principal.access_key_id.as_deref().is_some_and(|k| k.starts_with("ASIA"));
+    if temporary || ctx.principal.mfa {
+        c.insert("aws:MultiFactorAuthPresent".to_owned(), ctx.principal.mfa.into());
+    }
+    if let Some(by) = &ctx.invoked_by {
+        c.insert(
+            "aws:CalledVia".to_owned(),
+            ContextValue::Multi(vec![mamori_policy::Value::String(by.clone())]),
+        );
+    }
+    let _ = principal;
+    c
+}
+
+impl PolicyAuthorizer {
+    /// An authorizer over `shared`'s cache.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    fn compiled(&self, ctx: &Context) -> Result<Arc<Compiled>, AwsError> {
+        let p = &ctx.principal;
+        let key = match &p.kind {
+            PrincipalKind::AssumedRole { .. } => {
+                p.access_key_id.clone().unwrap_or_else(|| p.arn.clone())
+            }
+            _ => p.arn.clone(),
+        };
+        if let Some(c) = self.shared.cache.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let generation = self.shared.generation.load(Ordering::SeqCst);
+        let store: &Store = ctx.dispatcher.store();
+        let acct = p.account.as_str();
+        let compiled = rd(store, |tx| -> Result<Compiled, AwsError> {
+            let none = || Compiled {
+                principal: Principal::new(p.arn.clone(), acct, PKind::IamUser),
+                set: PolicySet::default(),
+            };
+            Ok(match &p.kind {
+                PrincipalKind::Root => {
+                    Compiled { principal: Principal::root(acct), set: PolicySet::default() }
+                }
+                PrincipalKind::IamUser { name } => user_set(tx, acct, name)?.unwrap_or_else(none),
+                PrincipalKind::AssumedRole { role, .. } => {
+                    let mut c = role_set(tx, acct, role, Some(&p.arn))?.unwrap_or_else(none);
+                    if let Some(k) = &p.access_key_id
+                        && let Some(key) =
+                            ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, k).map_err(db)?
+                    {
+                        for (n, doc) in key.session_policies.iter().enumerate() {
+                            c.set.session_policies.push(parse(
+                                &format!("session-policy-{n}"),
+                                doc,
+                                PolicyKind::Session,
+                            )?);
+                        }
+                    }
+                    c
+                }
+                _ => none(),
+            })
+        })?;
+        let compiled = Arc::new(compiled);
+        if self.shared.generation.load(Ordering::SeqCst) == generation {
+            self.shared
+                .cache
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    /// The role's trust policy and account, when `resource` is a role ARN.
+    fn trust_policy(
+        &self,
+        ctx: &Context,
+        resource: &str,
+    ) -> Result<Option<(String, AttachedPolicy)>, AwsError> {
+        let Some(rest) = resource.strip_prefix("arn:aws:iam::") else { return Ok(None) };
+        let Some((acct, role_path)) = rest.split_once(":role/") else { return Ok(None) };
+        let name = role_path.rsplit('/').next().unwrap_or(role_path);
+        rd(ctx.dispatcher.store(), |tx| {
+            let Some(r) = ROLES.get(tx, acct, name).map_err(db)? else { return Ok(None) };
+            if r.arn != resource {
+                return Ok(None);
+            }
+            Ok(Some((acct.to_owned(), parse(&r.arn, &r.trust, PolicyKind::Trust)?)))
+        })
+    }
+}
+
+impl Authorizer for PolicyAuthorizer {
+    fn authorize(
+        &self,
+        ctx: &Context,
+        request: &AuthzRequest,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        self.authorize_call(ctx, "", request, None, input)
+    }
+
+    fn authorize_call(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        request: &AuthzRequest,
+        resource_policy: Option<&str>,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        let action_lower = request.action.to_ascii_lowercase();
+        let trust = ROLE_TRUST_ACTIONS.contains(&action_lower.as_str());
+        match &ctx.principal.kind {
+            PrincipalKind::Anonymous => return AllowAll.authorize(ctx, request, input),
+            // GAP: resource policies are not fetched for service principals yet; a service
+            // acting on its own is allowed (it is mamori itself).
+            PrincipalKind::Service(_) => return Ok(()),
+            // AWS: GetCallerIdentity needs no permission and cannot be denied.
+            _ if action_lower == "sts:getcalleridentity" => return Ok(()),
+            // GAP: no SCPs until Organizations exists; the root user of an account may do
+            // everything in it that no resource policy denies.
+            PrincipalKind::Root if !trust && resource_policy.is_none() => return Ok(()),
+            _ => {}
+        }
+        let compiled = self.compiled(ctx)?;
+        let mut set_override = None;
+        let resources: Vec<String> = request.resources.clone();
+        if trust {
+            let role = resources.first().map(String::as_str).unwrap_or("*");
+            let mut set = compiled.set.clone();
+            set.resource_policy_required = true;
+            match self.trust_policy(ctx, role)? {
+                Some((acct, policy)) => {
+                    set.resource_account = Some(acct);
+                    set.resource_policy = Some(policy);
+                }
+                // No such role: nothing can allow, as AWS answers AccessDenied.
+                None => set.resource_policy = None,
+            }
+            set_override = Some(set);
+        } else if let Some(doc) = resource_policy {
+            let mut set = compiled.set.clone();
+            set.resource_policy = Some(parse("resource-policy", doc, PolicyKind::Resource)?);
+            set_override = Some(set);
+        }
+        let set = set_override.as_ref().unwrap_or(&compiled.set);
+        let mut req = Request {
+            principal: compiled.principal.clone(),
+            action: request.action.clone(),
+            resources: Vec::new(),
+            context: context_keys(ctx, &compiled.principal),
+        }
+        .with_principal_keys();
+        // Each resource is decided on its own so that the message names the one refused.
+        for resource in &resources {
+            req.resources = vec![resource.clone()];
+            let decision = evaluate(&req, set);
+            log_decision(ctx, &request.action, resource, &decision);
+            if decision.effect != DecisionEffect::Allow {
+                return Err(access_denied(
+                    service,
+                    &ctx.principal.arn,
+                    &request.action,
+                    resource,
+                    decision.reason,
+                ));
+            }
+        }
+        if resources.is_empty() {
+            let decision = evaluate(&req, set);
+            log_decision(ctx, &request.action, "*", &decision);
+            if decision.effect != DecisionEffect::Allow {
+                return Err(access_denied(
+                    service,
+                    &ctx.principal.arn,
+                    &request.action,
+                    "*",
+                    decision.reason,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn log_decision(ctx: &Context, action: &str, resource: &str, d: &Decision<'_>) {
+    let matched: Vec<String> = d
+        .matched
+        .iter()
+        .map(|m| {
+            format!(
+                "{}#{}{}",
+                m.policy,
+                m.statement_idx,
+                m.sid.map(|s| format!("({s})")).unwrap_or_default()
+            )
+        })
+        .collect();
+    tracing::debug!(
+        target: "iam", rid = %ctx.request_id, principal = %ctx.principal.arn, action, resource,
+        effect = ?d.effect, reason = %d.reason, matched = ?matched, "authorization decision"
+    );
+}
+
+fn source_phrase(source: PolicySource) -> &'static str {
+    match source {
+        PolicySource::Identity => "an identity-based policy",
+        PolicySource::Resource => "a resource-based policy",
+        PolicySource::Boundary => "a permissions boundary",
+        PolicySource::Session => "a session policy",
+        PolicySource::Scp { .. } => "a service control policy",
+    }
+}
+
+/// The access-denied error of `service`'s protocol with AWS's message form.
+pub fn access_denied(
+    service: &str,
+    principal: &str,
+    action: &str,
+    resource: &str,
+    reason: Reason,
+) -> AwsError {
+    let because = |what: &str| format!(" because no {what} allows the {action} action");
+    let tail = match reason {
+        Reason::ExplicitDeny { source } => {
+            format!(" with an explicit deny in {}", source_phrase(source))
+        }
+        Reason::ScpNotAllowed { .. } => because("service control policy"),
+        Reason::ResourcePolicyRequired => String::new(),
+        Reason::NoResourcePolicyAllow | Reason::CrossAccountNotAllowed => {
+            because("resource-based policy")
+        }
+        Reason::BoundaryNotAllowed => because("permissions boundary"),
+        Reason::SessionPolicyNotAllowed | Reason::NoSessionPolicy => because("session policy"),
+        _ => because("identity-based policy"),
+    };
+    let kind = if principal.contains(":assumed-role/") || principal.starts_with("arn:") {
+        "User"
+    } else {
+        "Principal"
+    };
+    let message = format!(
+        "{kind}: {principal} is not authorized to perform: {action} on resource: {resource}{tail}"
+    );
+    let model = mamori_wire::models::get(service);
+    if let Some(m) = model
+        && m.shape("AccessDeniedException").is_some_and(|s| s.exception)
+    {
+        return AwsError::new("AccessDeniedException", message);
+    }
+    match model.map(|m| m.metadata.protocol.as_str()) {
+        Some("json") => AwsError::new("AccessDeniedException", message).with_status(400),
+        Some("rest-json") => AwsError::new("AccessDeniedException", message).with_status(403),
+        Some("ec2") => AwsError::new(
+            "UnauthorizedOperation",
+            format!("You are not authorized to perform this operation. {message}"),
+        )
+        .with_status(403),
+        _ => AwsError::new("AccessDenied", message).with_status(403),
+    }
+}
