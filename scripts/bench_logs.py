@@ -140,6 +140,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--bodies", type=int, default=8)
+    ap.add_argument("--server-arg", action="append", default=[],
+                    help="extra argument for `mamori serve` (e.g. --server-arg=--cloudtrail-recording=false)")
     args = ap.parse_args()
     proc = None
     data_dir = None
@@ -148,7 +150,8 @@ def main():
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         data_dir = tempfile.mkdtemp(prefix="mamori-bench-")
-        proc = subprocess.Popen([args.bin, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir, "--log", "warn"],
+        proc = subprocess.Popen([args.bin, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir, "--log", "warn",
+                                 *args.server_arg],
                                 stderr=open(os.path.join(data_dir, "server.log"), "wb"))
         for _ in range(200):
             try:
