@@ -153,6 +153,7 @@ pub fn classify(timestamps: &[i64], now: i64, retention_days: Option<i32>) -> Re
 /// # Gaps
 /// - `entity` is ignored; subscription filters are not evaluated.
 pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    // GAP: `entity` is ignored and subscription filters are not run (not implemented).
     let input: PutLogEventsInput = parse_input(input)?;
     let (group, stream) = (input.log_group_name, input.log_stream_name);
     state::check_group_name(&group, "logGroupName")?;

@@ -91,6 +91,7 @@ pub fn group_output(ctx: &Context, g: &LogGroup) -> Value {
         "retentionInDays": g.retention_in_days,
         "metricFilterCount": g.metric_filter_count,
         "arn": format!("{arn}:*"),
+        // GAP: storedBytes is always 0; nothing tracks the bytes a group holds.
         "storedBytes": 0,
         "kmsKeyId": g.kms_key_id,
         "logGroupClass": g.log_group_class,
