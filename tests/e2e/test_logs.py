@@ -399,3 +399,37 @@ def test_aws_cli(server):
     assert [g["logGroupName"] for g in groups["logGroups"]] == [group]
     bad = server.aws("logs", "put-retention-policy", "--log-group-name", group, "--retention-in-days", "2", check=False)
     assert bad.returncode != 0 and "InvalidParameterException" in bad.stderr
+
+
+def test_metric_filter_values_dimensions_and_default_reach_cloudwatch(server):
+    logs, cw = server.client("logs"), server.client("cloudwatch")
+    group, stream = make_stream(logs)
+    ns = unique("App")
+    logs.put_metric_filter(
+        logGroupName=group, filterName="bytes", filterPattern="{ $.bytes > 0 }",
+        metricTransformations=[{"metricName": "Bytes", "metricNamespace": ns, "metricValue": "$.bytes",
+                                "dimensions": {"User": "$.user"}, "unit": "Bytes"}])
+    logs.put_metric_filter(
+        logGroupName=group, filterName="errors", filterPattern="ERROR",
+        metricTransformations=[{"metricName": "Errors", "metricNamespace": ns, "metricValue": "1", "defaultValue": 0}])
+    ts = now_ms()
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": ts, "message": '{"bytes": 10, "user": "ann"}'},
+        {"timestamp": ts, "message": '{"bytes": 30, "user": "ann"}'},
+        {"timestamp": ts, "message": '{"bytes": 5, "user": "bob"}'},
+    ])
+    start = datetime.datetime.fromtimestamp(ts / 1000 - 600, datetime.timezone.utc)
+    end = start + datetime.timedelta(minutes=20)
+
+    def stats(name, dims):
+        points = cw.get_metric_statistics(Namespace=ns, MetricName=name, Dimensions=dims, StartTime=start, EndTime=end,
+                                          Period=60, Statistics=["Sum", "SampleCount", "Maximum"])["Datapoints"]
+        return [(p["Sum"], p["SampleCount"], p["Maximum"], p.get("Unit")) for p in points]
+
+    deadline = time.time() + 20
+    while time.time() < deadline and not (stats("Bytes", [{"Name": "User", "Value": "ann"}]) and stats("Errors", [])):
+        time.sleep(0.3)
+    assert stats("Bytes", [{"Name": "User", "Value": "ann"}]) == [(40.0, 2.0, 30.0, "Bytes")]
+    assert stats("Bytes", [{"Name": "User", "Value": "bob"}]) == [(5.0, 1.0, 5.0, "Bytes")]
+    # No ERROR in a minute with events: the default value is published.
+    assert stats("Errors", []) == [(0.0, 1.0, 0.0, "None")]

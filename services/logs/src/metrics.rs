@@ -31,13 +31,16 @@ use crate::state::{MetricFilter, OUTBOX, OUTBOX_PART, PendingDatapoint};
 /// Most datapoints in one `PutMetricData` call.
 const MAX_PER_CALL: usize = 1000;
 
-/// The metric filters of one log group, compiled into one set.
+/// What ingestion needs of a log group, cached per group: its metric filters compiled
+/// into one set, and its retention. Dropped whenever either changes.
 #[derive(Debug, Default)]
 pub struct CompiledFilters {
     /// The set; filter `i` of the set is `filters[i]`.
     pub set: FilterSet,
     /// The filters, in the set's order.
     pub filters: Vec<MetricFilter>,
+    /// The group's retention, for rejecting expired events.
+    pub retention_in_days: Option<i32>,
 }
 
 /// The engine's view of a stored filter's transformation.
@@ -53,8 +56,8 @@ pub fn transformation(f: &MetricFilter) -> MetricTransformation {
 impl CompiledFilters {
     /// Compiles stored filters. They were validated by `PutMetricFilter`, so a failure
     /// here means the engine changed under stored data: the filter is skipped, loudly.
-    pub fn compile(filters: Vec<MetricFilter>) -> Self {
-        let mut res = CompiledFilters::default();
+    pub fn compile(filters: Vec<MetricFilter>, retention_in_days: Option<i32>) -> Self {
+        let mut res = CompiledFilters { retention_in_days, ..Default::default() };
         for f in filters {
             let added =
                 Pattern::parse(&f.filter_pattern).map_err(|e| e.to_string()).and_then(|p| {
@@ -207,18 +210,29 @@ async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateT
         }
         let mut failed = false;
         for ((scope, namespace), points) in calls {
-            if let Err(error) = deliver_call(d, &scope, &namespace, &points).await {
-                failed = true;
-                let filters: BTreeSet<&str> =
-                    points.iter().map(|(_, p)| p.filter_name.as_str()).collect();
-                let metrics: BTreeSet<&str> =
-                    points.iter().map(|(_, p)| p.metric_name.as_str()).collect();
+            let Err(error) = deliver_call(d, &scope, &namespace, &points).await else { continue };
+            let filters: BTreeSet<&str> =
+                points.iter().map(|(_, p)| p.filter_name.as_str()).collect();
+            let metrics: BTreeSet<&str> =
+                points.iter().map(|(_, p)| p.metric_name.as_str()).collect();
+            if is_permanent(&error) {
+                // CloudWatch refused the data itself (say, a timestamp beyond its two weeks):
+                // retrying cannot succeed and would block everything queued behind it.
+                let ids: Vec<i64> = points.iter().map(|(id, _)| *id).collect();
+                let dropped = d.store().write(|tx| OUTBOX.delete_ids(tx, OUTBOX_PART, &ids));
                 tracing::warn!(
-                    scope = %scope, namespace = %namespace, pending = points.len(),
-                    filters = ?filters, metrics = ?metrics, code = %error.code, error = %error.message,
-                    "metric datapoints not delivered to CloudWatch; kept in the outbox for retry"
+                    scope = %scope, namespace = %namespace, n = points.len(), filters = ?filters,
+                    metrics = ?metrics, code = %error.code, error = %error.message,
+                    dropped_ok = dropped.is_ok(), "CloudWatch rejected metric datapoints; dropped"
                 );
+                continue;
             }
+            failed = true;
+            tracing::warn!(
+                scope = %scope, namespace = %namespace, pending = points.len(),
+                filters = ?filters, metrics = ?metrics, code = %error.code, error = %error.message,
+                "metric datapoints not delivered to CloudWatch; kept in the outbox for retry"
+            );
         }
         if failed {
             state.failures = state.failures.saturating_add(1);
@@ -232,6 +246,15 @@ async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateT
             return;
         }
     }
+}
+
+/// Whether CloudWatch refused the datapoints for what they are (a client error about the
+/// data), as opposed to being absent, throttling, denying or failing.
+fn is_permanent(error: &mamori_aws::AwsError) -> bool {
+    !error.is_server_fault()
+        && !error.code.starts_with("AccessDenied")
+        && !error.code.starts_with("Throttl")
+        && error.code != "NotImplemented"
 }
 
 async fn deliver_call(

@@ -15,10 +15,19 @@ use crate::state::{OUTBOX, OUTBOX_PART};
 
 const START: i64 = 1_700_000_000;
 
-/// A CloudWatch that accepts `PutMetricData` when `accept` is set.
+/// How the stand-in CloudWatch answers.
+#[derive(Default, Clone, Copy)]
+enum Mode {
+    #[default]
+    Down,
+    RejectData,
+    Accept,
+}
+
+/// A CloudWatch that answers `PutMetricData` according to `mode`.
 #[derive(Default)]
 struct FakeCloudWatch {
-    accept: Mutex<bool>,
+    mode: Mutex<Mode>,
     calls: Mutex<Vec<Value>>,
 }
 
@@ -32,8 +41,14 @@ impl Service for FakeCloudWatch {
     }
     async fn call(&self, ctx: &Context, _: &str, input: Value) -> Result<Value, AwsError> {
         assert_eq!(ctx.principal.arn, "logs.amazonaws.com");
-        if !*self.accept.lock().unwrap() {
-            return Err(AwsError::new("InternalServiceFault", "down").with_status(500));
+        match *self.mode.lock().unwrap() {
+            Mode::Down => {
+                return Err(AwsError::new("InternalServiceFault", "down").with_status(500));
+            }
+            Mode::RejectData => {
+                return Err(AwsError::new("InvalidParameterValue", "too old").with_status(400));
+            }
+            Mode::Accept => {}
         }
         self.calls.lock().unwrap().push(input);
         Ok(json!({}))
@@ -231,7 +246,7 @@ async fn metric_filters_queue_then_deliver() {
     crate::metrics::deliver(&env.logs.delivery, &env.d, env.d.clock().now()).await;
     assert_eq!(env.outbox().len(), 4);
     // It accepts after the retry delay: the outbox drains, one call per namespace.
-    *env.cw.accept.lock().unwrap() = true;
+    *env.cw.mode.lock().unwrap() = Mode::Accept;
     let later = env.d.clock().now() + TimeDelta::minutes(10);
     crate::metrics::deliver(&env.logs.delivery, &env.d, later).await;
     assert!(env.outbox().is_empty());
@@ -383,6 +398,15 @@ async fn retention_deletes_old_events() {
     )
     .await;
     env.ok("PutRetentionPolicy", json!({"logGroupName": "g", "retentionInDays": 1})).await;
+    // The cached group state follows the new retention: a 2-day-old event is expired now.
+    let out = env
+        .ok(
+            "PutLogEvents",
+            json!({"logGroupName": "g", "logStreamName": "s",
+                   "logEvents": [{"timestamp": ms(-2 * 86_400), "message": "expired"}]}),
+        )
+        .await;
+    assert_eq!(out["rejectedLogEventsInfo"], json!({"expiredLogEventEndIndex": 0}));
     let now = env.d.clock().now();
     crate::ops::groups::enforce_retention(
         &env.d,
@@ -392,4 +416,43 @@ async fn retention_deletes_old_events() {
     let messages: Vec<&str> =
         left["events"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert_eq!(messages, ["new"]);
+}
+
+#[tokio::test]
+async fn datapoints_cloudwatch_refuses_are_dropped() {
+    let env = Env::new();
+    env.setup("g").await;
+    env.ok(
+        "PutMetricFilter",
+        json!({"logGroupName": "g", "filterName": "f", "filterPattern": "",
+               "metricTransformations": [{"metricName": "M", "metricNamespace": "N", "metricValue": "1"}]}),
+    )
+    .await;
+    env.ok(
+        "PutLogEvents",
+        json!({"logGroupName": "g", "logStreamName": "s",
+               "logEvents": [{"timestamp": ms(0), "message": "anything"}]}),
+    )
+    .await;
+    assert_eq!(env.outbox().len(), 1);
+    *env.cw.mode.lock().unwrap() = Mode::RejectData;
+    crate::metrics::deliver(&env.logs.delivery, &env.d, env.d.clock().now()).await;
+    assert!(env.outbox().is_empty());
+}
+
+#[tokio::test]
+async fn regex_filters_are_limited_to_five() {
+    let env = Env::new();
+    env.setup("g").await;
+    let put = |i: usize| {
+        json!({"logGroupName": "g", "filterName": format!("r{i}"), "filterPattern": format!("%err{i}%"),
+               "metricTransformations": [{"metricName": "M", "metricNamespace": "N", "metricValue": "1"}]})
+    };
+    for i in 0..5 {
+        env.ok("PutMetricFilter", put(i)).await;
+    }
+    // Replacing one of the five is fine; a sixth is not.
+    env.ok("PutMetricFilter", put(4)).await;
+    let err = env.call("PutMetricFilter", put(5)).await.unwrap_err();
+    assert_eq!(err.code, "LimitExceededException");
 }

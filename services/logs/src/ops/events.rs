@@ -153,6 +153,7 @@ pub fn classify(timestamps: &[i64], now: i64, retention_days: Option<i32>) -> Re
 /// # Gaps
 /// - `entity` is ignored; subscription filters are not evaluated.
 pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    // GAP: `entity` is ignored and subscription filters are not run (not implemented).
     let input: PutLogEventsInput = parse_input(input)?;
     let (group, stream) = (input.log_group_name, input.log_stream_name);
     state::check_group_name(&group, "logGroupName")?;
@@ -166,30 +167,30 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
     let ev_part = events_part(&part, &group);
     let stream_key = child_key(&group, &stream);
     let store = ctx.dispatcher.store();
+    let started = std::time::Instant::now();
     let generation = svc.filters_gen.load(std::sync::atomic::Ordering::SeqCst);
+    // The group's compiled filters and retention are cached, so the usual batch takes the
+    // store lock once, to write; the group and stream are checked in that transaction.
     let cached = svc.filters.lock().unwrap_or_else(|e| e.into_inner()).get(&ev_part).cloned();
-    let (retention, compiled) = read(store, |tx| {
-        let group_doc = GROUPS.get(tx, &part, &group)?.ok_or_else(group_not_found)?;
-        if !STREAMS.contains(tx, &part, &stream_key)? {
-            return Err(stream_not_found().into());
-        }
-        let compiled = match cached {
-            Some(c) => c,
-            None => {
-                let prefix = format!("{group}:");
-                let filters = METRIC_FILTERS.scan(tx, &part, &prefix, None, usize::MAX)?;
-                Arc::new(CompiledFilters::compile(filters.into_iter().map(|(_, f)| f).collect()))
+    let compiled = match cached {
+        Some(c) => c,
+        None => {
+            let compiled = read(store, |tx| {
+                let group_doc = GROUPS.get(tx, &part, &group)?.ok_or_else(group_not_found)?;
+                let filters =
+                    METRIC_FILTERS.scan(tx, &part, &format!("{group}:"), None, usize::MAX)?;
+                let filters = filters.into_iter().map(|(_, f)| f).collect();
+                Ok(Arc::new(CompiledFilters::compile(filters, group_doc.retention_in_days)))
+            })?;
+            let mut cache = svc.filters.lock().unwrap_or_else(|e| e.into_inner());
+            if svc.filters_gen.load(std::sync::atomic::Ordering::SeqCst) == generation {
+                cache.entry(ev_part.clone()).or_insert_with(|| compiled.clone());
             }
-        };
-        Ok((group_doc.retention_in_days, compiled))
-    })?;
-    {
-        let mut cache = svc.filters.lock().unwrap_or_else(|e| e.into_inner());
-        if svc.filters_gen.load(std::sync::atomic::Ordering::SeqCst) == generation {
-            cache.entry(ev_part.clone()).or_insert_with(|| compiled.clone());
+            compiled
         }
-    }
-
+    };
+    let retention = compiled.retention_in_days;
+    let read_done = started.elapsed();
     let now = now_millis(ctx);
     let timestamps: Vec<i64> = input.log_events.iter().map(|e| e.timestamp).collect();
     let rejected = classify(&timestamps, now, retention);
@@ -210,9 +211,15 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
         })
         .collect();
     let datapoints = aggregator.finish(&compiled);
+    let eval_done = started.elapsed();
 
     let sequence = write(store, |tx| {
-        let mut doc = STREAMS.get(tx, &part, &stream_key)?.ok_or_else(stream_not_found)?;
+        let Some(mut doc) = STREAMS.get(tx, &part, &stream_key)? else {
+            if !GROUPS.contains(tx, &part, &group)? {
+                return Err(group_not_found().into());
+            }
+            return Err(stream_not_found().into());
+        };
         for (ts, event) in &events {
             EVENTS.append(tx, &ev_part, &stream, *ts, event)?;
         }
@@ -236,7 +243,9 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
             datapoints.iter().map(|p| format!("{}:{}", p.metric_name, p.sample_count)).collect();
         tracing::debug!(
             log_group = %group, log_stream = %stream, n_events = events.len(),
-            n_datapoints = datapoints.len(), metrics = %metrics.join(","), "log events stored"
+            n_datapoints = datapoints.len(), metrics = %metrics.join(","),
+            read_us = read_done.as_micros(), eval_us = (eval_done - read_done).as_micros(),
+            write_us = (started.elapsed() - eval_done).as_micros(), "log events stored"
         );
     }
     if !datapoints.is_empty() {

@@ -91,6 +91,7 @@ pub fn group_output(ctx: &Context, g: &LogGroup) -> Value {
         "retentionInDays": g.retention_in_days,
         "metricFilterCount": g.metric_filter_count,
         "arn": format!("{arn}:*"),
+        // GAP: storedBytes is always 0; nothing tracks the bytes a group holds.
         "storedBytes": 0,
         "kmsKeyId": g.kms_key_id,
         "logGroupClass": g.log_group_class,
@@ -212,7 +213,7 @@ pub fn describe_log_groups(ctx: &Context, input: Value) -> Result<Value, AwsErro
 }
 
 /// Implements `PutRetentionPolicy`; only AWS's listed day counts are accepted.
-pub fn put_retention_policy(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn put_retention_policy(svc: &Logs, ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: PutRetentionPolicyInput = parse_input(input)?;
     let days = input.retention_in_days;
     if !RETENTION_DAYS.contains(&days) {
@@ -226,17 +227,19 @@ pub fn put_retention_policy(ctx: &Context, input: Value) -> Result<Value, AwsErr
         g.retention_in_days = Some(days);
         Ok(())
     })?;
+    svc.invalidate_filters(&events_part(&ctx.partition(), &input.log_group_name));
     tracing::info!(log_group = %input.log_group_name, days, "retention policy set");
     Ok(json!({}))
 }
 
 /// Implements `DeleteRetentionPolicy`: events are kept forever again.
-pub fn delete_retention_policy(ctx: &Context, input: Value) -> Result<Value, AwsError> {
+pub fn delete_retention_policy(svc: &Logs, ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: GroupNameInput = parse_input(input)?;
     update_group(ctx, &input.log_group_name, |g| {
         g.retention_in_days = None;
         Ok(())
     })?;
+    svc.invalidate_filters(&events_part(&ctx.partition(), &input.log_group_name));
     Ok(json!({}))
 }
 
