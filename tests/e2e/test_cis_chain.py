@@ -1,11 +1,33 @@
 """The seed's monitoring chain end to end: a call that breaks a CIS rule is recorded by
 CloudTrail, delivered to the trail's log group, counted by the CIS metric filter, and
-moves the CIS alarm to ALARM, whose action is attempted through SNS; with no further
-breaches the alarm returns to OK (TreatMissingData notBreaching)."""
+moves the CIS alarm to ALARM, whose notification SNS delivers, signed, to an HTTP
+subscriber; with no further breaches the alarm returns to OK (TreatMissingData
+notBreaching) and the OK notification follows."""
 
+import json
 import uuid
 
 from cis import CIS_FILTERS
+from test_sns import Listener, subscribe_confirmed, verify_signature
+
+# The seed's SNSAlertTopicPolicy: anyone may publish.
+SEED_TOPIC_POLICY = {"Version": "2008-10-17", "Statement": [
+    {"Sid": "AllowPublish", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "SNS:Publish", "Resource": "*"}]}
+
+
+def notification(listener, state, after=None):
+    """The first alarm notification to `state` (after the notification `after`)."""
+    import time
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        notes = [json.loads(r["body"]) for r in listener.of("Notification")]
+        if after is not None:
+            notes = notes[[n["MessageId"] for n in notes].index(after["MessageId"]) + 1:]
+        for n in notes:
+            if json.loads(n["Message"])["NewStateValue"] == state:
+                return n
+        time.sleep(0.05)
+    raise AssertionError(f"no {state} notification in {listener.requests}")
 
 
 def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
@@ -29,7 +51,11 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
     # StartLogging itself is a CloudTrail configuration change and reaches the group: let
     # its minute pass before the alarm exists.
     manual_server.advance(130)
-    topic_arn = f"arn:aws:sns:us-east-1:000000000000:cis-alerts-{uid}"
+    sns = manual_server.client("sns")
+    topic_arn = sns.create_topic(Name=f"cis-alerts-{uid}")["TopicArn"]
+    sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(SEED_TOPIC_POLICY))
+    listener = Listener()
+    subscribe_confirmed(sns, topic_arn, listener)
     alarm = f"Warning-CIS-{uid}-CloudTrail-Changes"
     # CIS 3.5 as the seed declares it.
     cw.put_metric_alarm(AlarmName=alarm, AlarmDescription="CloudTrail configuration changed",
@@ -63,11 +89,23 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
     kinds = {h["HistoryItemType"] for h in history}
     assert "StateUpdate" in kinds and "Action" in kinds
     assert any(topic_arn in h["HistorySummary"] for h in history if h["HistoryItemType"] == "Action")
+    assert any("Successfully executed action" in h["HistorySummary"] for h in history)
     assert ct.get_trail_status(Name=trail).get("LatestCloudWatchLogsDeliveryError") is None
+    # The notification reaches the subscriber, signed, with CloudWatch's alarm message.
+    note = notification(listener, "ALARM")
+    verify_signature(note)
+    assert note["Subject"].startswith(f'ALARM: "{alarm}" in ')
+    message = json.loads(note["Message"])
+    assert message["AlarmName"] == alarm and message["NewStateValue"] == "ALARM"
+    assert message["Trigger"]["MetricName"] == "CloudTrailConfigurationChanges"
+    assert message["AWSAccountId"] == "000000000000"
 
-    # No new breach: back to OK one period later.
+    # No new breach: back to OK one period later, with the OK notification.
     manual_server.advance(120)
     assert cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "OK"
+    ok = notification(listener, "OK", after=note)
+    assert json.loads(ok["Message"])["OldStateValue"] == "ALARM"
+    listener.close()
 
 
 def test_unauthorized_calls_raise_cis_3_1_after_six_breaching_minutes(manual_server):
