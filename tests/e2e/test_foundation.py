@@ -95,12 +95,17 @@ def test_operations_without_handlers_answer_not_implemented(server):
 
 
 def test_missing_required_member_is_named(server):
-    status, _, data = server.request("POST", "/", "{}", {"x-amz-target": "Logs_20140328.CreateLogGroup",
-                                                         "content-type": "application/x-amz-json-1.1"}, service="logs")
-    assert status == 400
-    err = json.loads(data)
-    assert err["__type"] == "ValidationException"
-    assert "Value null at 'logGroupName' failed to satisfy constraint: Member must not be null" in err["message"]
+    # Most JSON services answer ValidationException; CloudWatch Logs its own
+    # InvalidParameterException, as AWS does.
+    for target, service, code, member in [("TrentService.CreateAlias", "kms", "ValidationException", "aliasName"),
+                                          ("Logs_20140328.CreateLogGroup", "logs", "InvalidParameterException",
+                                           "logGroupName")]:
+        status, _, data = server.request("POST", "/", "{}", {"x-amz-target": target,
+                                                             "content-type": "application/x-amz-json-1.1"}, service=service)
+        assert status == 400
+        err = json.loads(data)
+        assert err["__type"] == code
+        assert f"Value null at '{member}' failed to satisfy constraint: Member must not be null" in err["message"]
 
 
 def test_malformed_bodies_are_client_errors(server):

@@ -208,9 +208,7 @@ def test_bad_input_and_nothing_lost(logs):
     logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": "kept"}])
     bad_calls = [
         (lambda: logs.create_log_group(logGroupName="bad name"), "InvalidParameterException", "regular expression"),
-        # FIXME: AWS Logs answers InvalidParameterException; the wire layer's model validation
-        # answers the protocol's generic ValidationException before the handler runs.
-        (lambda: logs.create_log_group(logGroupName="a" * 513), "ValidationException", "512"),
+        (lambda: logs.create_log_group(logGroupName="a" * 513), "InvalidParameterException", "512"),
         (lambda: logs.create_log_stream(logGroupName=group, logStreamName="a:b"), "InvalidParameterException", None),
         (lambda: logs.put_retention_policy(logGroupName=group, retentionInDays=4), "InvalidParameterException", "enum value set"),
         (lambda: logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[

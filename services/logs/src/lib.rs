@@ -6,7 +6,7 @@
 //! once into a [`mamori_pattern::FilterSet`] and cached; the per-minute statistic sets it
 //! produces are written to a durable outbox in the same transaction as the events, and
 //! delivered to CloudWatch (`PutMetricData`, as the `logs.amazonaws.com` service
-//! principal) by [`metrics::deliver`], which deletes an entry only once CloudWatch accepted
+//! principal) by `metrics::deliver`, which deletes an entry only once CloudWatch accepted
 //! it. Retention is a scheduler task that deletes events older than the group's policy.
 
 mod errors;

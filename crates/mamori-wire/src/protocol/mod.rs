@@ -149,7 +149,18 @@ pub fn decode_input(
     if errors.is_empty() {
         Ok(value)
     } else {
-        Err(AwsError::new(protocol.validation_code(), validate::message(&errors)))
+        Err(AwsError::new(validation_code(model, protocol), validate::message(&errors)))
+    }
+}
+
+/// The error a service answers when a request breaks the model's constraints. Most use
+/// the protocol's generic code; CloudWatch Logs and SNS answer with their own
+/// invalid-parameter error (recorded: a 513-character log group name is
+/// `InvalidParameterException` in Logs; SNS says `InvalidParameter`).
+fn validation_code(model: &ServiceModel, protocol: Protocol) -> &'static str {
+    match model.id {
+        "logs" | "sns" => "InvalidParameterException",
+        _ => protocol.validation_code(),
     }
 }
 
