@@ -89,20 +89,7 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
             args.push(s);
         }
         args.push(&limit);
-        let rows = stmt.query_map(args.as_slice(), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut res = Vec::new();
-        for row in rows {
-            let (id, stream, ts, body) = row?;
-            res.push(Record { id, stream, ts, value: serde_json::from_slice(&body)? });
-        }
-        Ok(res)
+        read_records(&mut stmt, args.as_slice())
     }
 
     /// Records of a partition with an id greater than `after_id`, in id (insertion) order:
@@ -118,20 +105,7 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         let mut stmt = tx.tx.prepare_cached(
             "SELECT id, stream, ts, body FROM series WHERE ns = ?1 AND part = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
         )?;
-        let rows = stmt.query_map(params![self.ns, part, after_id, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut res = Vec::new();
-        for row in rows {
-            let (id, stream, ts, body) = row?;
-            res.push(Record { id, stream, ts, value: serde_json::from_slice(&body)? });
-        }
-        Ok(res)
+        read_records(&mut stmt, params![self.ns, part, after_id, limit])
     }
 
     /// The highest id in a partition (0 when empty).
@@ -210,6 +184,27 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
             .prepare_cached("DELETE FROM series WHERE ns = ?1 AND part = ?2 AND stream = ?3")?
             .execute(params![self.ns, part, stream])?)
     }
+}
+
+/// Reads `(id, stream, ts, body)` rows into records.
+fn read_records<T: DeserializeOwned>(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Record<T>>> {
+    let rows = stmt.query_map(args, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
+    let mut res = Vec::new();
+    for row in rows {
+        let (id, stream, ts, body) = row?;
+        res.push(Record { id, stream, ts, value: serde_json::from_slice(&body)? });
+    }
+    Ok(res)
 }
 
 #[cfg(test)]
