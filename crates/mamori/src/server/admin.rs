@@ -7,7 +7,6 @@ use http_body_util::Full;
 use hyper::Response;
 use mamori_aws::AwsError;
 use mamori_service::{Clock, PrincipalKind};
-use mamori_wire::WireRequest;
 use mamori_wire::sigv4::{self, SigError, SignedRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -38,14 +37,7 @@ pub async fn handle(
         ("GET", "/_mamori/health") => health(app),
         ("GET", "/_mamori/clock") => clock_state(app),
         ("POST", "/_mamori/reset" | "/_mamori/clock" | "/_mamori/cloudtrail/import") => {
-            let wire = WireRequest {
-                method,
-                path,
-                query: parts.uri.query().unwrap_or(""),
-                headers: &parts.headers,
-                body,
-            };
-            if let Err(e) = require_root(app, &wire) {
+            if let Err(e) = require_root(app, parts, body) {
                 return error(403, &e.code, &e.message);
             }
             match path {
@@ -55,15 +47,8 @@ pub async fn handle(
             }
         }
         ("GET", "/_mamori/sns/outbox") => {
-            let wire = WireRequest {
-                method,
-                path,
-                query: parts.uri.query().unwrap_or(""),
-                headers: &parts.headers,
-                body,
-            };
             // The outbox holds other people's mail (and confirmation links): root only.
-            if let Err(e) = require_root(app, &wire) {
+            if let Err(e) = require_root(app, parts, body) {
                 return error(403, &e.code, &e.message);
             }
             match app.wired.sns.outbox(app.dispatcher.store()) {
@@ -127,13 +112,13 @@ fn clock_state(app: &App) -> Response<Full<Bytes>> {
 }
 
 /// Only a request signed by the root user may reset or move the clock.
-fn require_root(app: &App, req: &WireRequest<'_>) -> Result<(), AwsError> {
+fn require_root(app: &App, parts: &http::request::Parts, body: &Bytes) -> Result<(), AwsError> {
     let signed = SignedRequest {
-        method: req.method,
-        path: req.path,
-        query: req.query,
-        headers: req.headers,
-        body: req.body,
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body,
     };
     let proto = mamori_wire::Protocol::Json11;
     let params = sigv4::parse(&signed)
