@@ -23,23 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("MAMORI_BIN", str(ROOT / "target" / "release" / "mamori"))
-from conftest import Server, sigv4_headers  # noqa: E402
+from conftest import Server  # noqa: E402
 from cis import CIS_FILTERS  # noqa: E402
-from bench_server import wrk  # noqa: E402
-
-BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
-
+from bench_server import signed_lua, wrk  # noqa: E402
 
 def throughput(server, seconds=8):
-    headers = sigv4_headers("POST", server.url, "/", "", {"content-type": "application/x-www-form-urlencoded"},
-                            BODY, "sts", "us-east-1", "test", "test")
-    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lua.write('wrk.method = "POST"\nwrk.body = "%s"\n' % BODY.decode())
-    for k, v in headers.items():
-        if k != "host":
-            lua.write(f'wrk.headers["{k}"] = "{v}"\n')
-    lua.close()
-    return wrk(server.url, 32, 2, lua.name, seconds)
+    return wrk(server.url, 32, 2, signed_lua(server.url), seconds)
 
 
 def record(i, base):

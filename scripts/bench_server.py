@@ -60,6 +60,20 @@ def rss_mb(pid):
     return float("nan")
 
 
+def signed_lua(url):
+    """A wrk script replaying one SigV4-signed GetCallerIdentity (valid 15 minutes; the
+    server verifies the whole signature on every request)."""
+    headers = sigv4_headers("POST", url, "/", "", {"content-type": "application/x-www-form-urlencoded"},
+                            BODY, "sts", "us-east-1", "test", "test")
+    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lua.write('wrk.method = "POST"\nwrk.body = "%s"\n' % BODY.decode())
+    for k, v in headers.items():
+        if k != "host":
+            lua.write(f'wrk.headers["{k}"] = "{v}"\n')
+    lua.close()
+    return lua.name
+
+
 def wrk(url, connections, threads, lua=None, seconds=8):
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if lua:
@@ -86,16 +100,9 @@ def main():
     urllib.request.urlopen(signed_request(url)).read()
     time.sleep(0.5)
     print(f"idle RSS after one request: {rss_mb(proc.pid):.1f} MB")
-    headers = sigv4_headers("POST", url, "/", "", {"content-type": "application/x-www-form-urlencoded"},
-                            BODY, "sts", "us-east-1", "test", "test")
-    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lua.write('wrk.method = "POST"\nwrk.body = "%s"\n' % BODY.decode())
-    for k, v in headers.items():
-        if k != "host":
-            lua.write(f'wrk.headers["{k}"] = "{v}"\n')
-    lua.close()
+    lua = signed_lua(url)
     for connections, threads in [(1, 1), (32, 2)]:
-        rps, lat, non2xx = wrk(url, connections, threads, lua.name)
+        rps, lat, non2xx = wrk(url, connections, threads, lua)
         base, blat, _ = wrk(url, connections, threads)
         print(f"GetCallerIdentity, {connections} connection(s): {rps:,.0f} req/s, p50 {lat.get('50%')}, "
               f"p99 {lat.get('99%')}, non-2xx {non2xx}; baseline /_mamori/health {base:,.0f} req/s, p99 {blat.get('99%')}")

@@ -151,12 +151,16 @@ impl Sns {
     }
 }
 
-/// Registers the delivery task (every second: start due deliveries) and loads the
-/// signing key, so the first request does not pay for key generation.
+/// Registers the delivery task (every second: start due deliveries) and loads (or
+/// makes) the signing key in the background, so neither start-up nor the first request
+/// waits for RSA key generation. Must run inside the tokio runtime.
 pub fn register_tasks(dispatcher: &Arc<Dispatcher>, svc: Arc<Sns>) {
-    if let Err(e) = svc.signer(dispatcher.store()) {
-        tracing::error!(error = %e, "cannot load the SNS signing key");
-    }
+    let (key_svc, key_store) = (svc.clone(), dispatcher.store().clone());
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = key_svc.signer(&key_store) {
+            tracing::error!(error = %e, "cannot load the SNS signing key");
+        }
+    });
     svc.deliverer.start_reaper(dispatcher.store().clone());
     let d = dispatcher.clone();
     let task = Task {
