@@ -36,7 +36,8 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE documents (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE documents (
         ns TEXT NOT NULL, part TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,
         PRIMARY KEY (ns, part, key)
     ) WITHOUT ROWID;
@@ -46,7 +47,11 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE documents (
         ts INTEGER NOT NULL, body BLOB NOT NULL
     );
     CREATE INDEX series_by_time ON series (ns, part, stream, ts, id);
-    CREATE INDEX series_by_ns_time ON series (ns, ts);"];
+    CREATE INDEX series_by_ns_time ON series (ns, ts);",
+    // Every append paid for this second index, which only the hourly expiry across
+    // partitions used; that expiry can walk `series_by_time` by namespace instead.
+    "DROP INDEX IF EXISTS series_by_ns_time;",
+];
 
 /// The durable store shared by every service.
 #[derive(Clone)]

@@ -4,12 +4,11 @@
 //! per batch, so recording costs a call little. When the channel is full the record is
 //! written on the caller's thread instead of being dropped.
 
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use mamori_service::{AuditRecord, AuditSink};
 use mamori_store::Store;
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 use crate::record::{self, Shaped};
 use crate::state::{EVENTS, StoredEvent};
@@ -21,7 +20,7 @@ pub type Shaper =
 
 /// The recording sink.
 pub struct Recorder {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::SyncSender<Msg>,
     store: Store,
     shaper: Shaper,
 }
@@ -37,33 +36,37 @@ const QUEUE: usize = 65_536;
 const BATCH: usize = 1_000;
 
 impl Recorder {
-    /// A recorder writing into `store`; spawns its writer on the current tokio runtime.
+    /// A recorder writing into `store` from a writer thread of its own (one thread, so
+    /// batches are not handed between tokio's blocking threads at every wake-up).
     pub fn start(store: Store, shaper: Shaper) -> Arc<Self> {
-        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
+        let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
         let (wstore, wshaper) = (store.clone(), shaper.clone());
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
-                let mut records = Vec::with_capacity(batch.len());
+        let spawned = std::thread::Builder::new().name("cloudtrail-writer".into()).spawn(move || {
+            // Ends when every sender (the recorder) is gone.
+            while let Ok(first) = rx.recv() {
+                let mut records = Vec::with_capacity(BATCH);
                 let mut waiting = Vec::new();
-                for msg in batch.drain(..) {
+                let mut next = Some(first);
+                while let Some(msg) = next {
                     match msg {
                         Msg::Record(r) => records.push(r),
                         Msg::Flush(done) => waiting.push(done),
                     }
+                    next = if records.len() < BATCH { rx.try_recv().ok() } else { None };
                 }
-                let (s, sh) = (wstore.clone(), wshaper.clone());
-                if !records.is_empty() {
-                    let res = tokio::task::spawn_blocking(move || write(&s, &sh, &records)).await;
-                    if !matches!(res, Ok(Ok(()))) {
-                        tracing::error!("failed to store CloudTrail events");
-                    }
+                if !records.is_empty()
+                    && let Err(err) = write(&wstore, &wshaper, &records)
+                {
+                    tracing::error!(error = %err, n_events = records.len(), "failed to store CloudTrail events");
                 }
                 for done in waiting {
                     let _ = done.send(());
                 }
             }
         });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "cannot start the CloudTrail writer; events are written on the request path");
+        }
         Arc::new(Self { tx, store, shaper })
     }
 }
@@ -83,8 +86,10 @@ impl AuditSink for Recorder {
     }
 
     fn record(&self, rec: &Arc<AuditRecord>) {
-        if let Err(mpsc::error::TrySendError::Full(Msg::Record(rec))) =
-            self.tx.try_send(Msg::Record(rec.clone()))
+        if let Err(
+            mpsc::TrySendError::Full(Msg::Record(rec))
+            | mpsc::TrySendError::Disconnected(Msg::Record(rec)),
+        ) = self.tx.try_send(Msg::Record(rec.clone()))
             && let Err(err) = write(&self.store, &self.shaper, std::slice::from_ref(&rec))
         {
             tracing::error!(error = %err, request_id = %rec.request_id, "failed to store a CloudTrail event");
@@ -99,7 +104,10 @@ impl AuditSink for Recorder {
 impl Recorder {
     async fn flush_queue(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+        // The queue is bounded: wait for room off the async threads.
+        let tx = self.tx.clone();
+        let sent = tokio::task::spawn_blocking(move || tx.send(Msg::Flush(done)).is_ok()).await;
+        if matches!(sent, Ok(true)) {
             let _ = wait.await;
         }
     }
