@@ -1,5 +1,5 @@
 //! The audit sink that records every call as a CloudTrail event. Records leave the
-//! request path through a bounded channel and a writer task that shapes them (from the
+//! request path through a bounded channel and a writer thread that shapes them (from the
 //! model, through the injected [`Shaper`]) and stores them in batches, one transaction
 //! per batch, so recording costs a call little. When the channel is full the record is
 //! written on the caller's thread instead of being dropped.
