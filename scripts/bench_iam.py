@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +19,9 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from conftest import free_port, sigv4_headers  # noqa: E402
+from conftest import free_port  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_server import signed_lua, wrk  # noqa: E402
 
 BINARY = os.environ.get("MAMORI_BIN", str(ROOT / "target" / "release" / "mamori"))
 BODY = b"Action=GetUser&UserName=bench&Version=2010-05-08"
@@ -37,27 +38,6 @@ def statements(n):
         out[9] = {"Sid": "GetUsers", "Effect": "Allow", "Action": "iam:GetUser",
                   "Resource": "arn:aws:iam::000000000000:user/*"}
     return out
-
-
-def wrk(url, connections, threads, lua, seconds=8):
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", lua, url + "/"]
-    out = subprocess.run(args, capture_output=True, text=True).stdout
-    rps = next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec"))
-    lat = {p[0]: p[1] for p in (line.split() for line in out.splitlines()) if len(p) == 2 and p[0] in ("50%", "99%")}
-    non2xx = next((line.split()[-1] for line in out.splitlines() if "Non-2xx" in line), "0")
-    return float(rps), lat, non2xx
-
-
-def lua_for(url, key, secret):
-    headers = sigv4_headers("POST", url, "/", "", {"content-type": "application/x-www-form-urlencoded"},
-                            BODY, "iam", "us-east-1", key, secret)
-    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lua.write('wrk.method = "POST"\nwrk.body = "%s"\n' % BODY.decode())
-    for k, v in headers.items():
-        if k != "host":
-            lua.write(f'wrk.headers["{k}"] = "{v}"\n')
-    lua.close()
-    return lua.name
 
 
 def main():
@@ -78,8 +58,8 @@ def main():
         user = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
                             aws_secret_access_key=key["SecretAccessKey"])
         user.get_user(UserName="bench")
-        root_lua = lua_for(url, "test", "test")
-        user_lua = lua_for(url, key["AccessKeyId"], key["SecretAccessKey"])
+        root_lua = signed_lua(url, BODY, "iam", "test", "test")
+        user_lua = signed_lua(url, BODY, "iam", key["AccessKeyId"], key["SecretAccessKey"])
         for connections, threads in [(1, 1), (32, 2)]:
             for label, lua in [("root (no evaluation)", root_lua), ("IAM user, 10x10 policies", user_lua)]:
                 rps, lat, non2xx = wrk(url, connections, threads, lua)

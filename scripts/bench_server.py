@@ -60,13 +60,13 @@ def rss_mb(pid):
     return float("nan")
 
 
-def signed_lua(url):
-    """A wrk script replaying one SigV4-signed GetCallerIdentity (valid 15 minutes; the
-    server verifies the whole signature on every request)."""
+def signed_lua(url, body=BODY, service="sts", key="test", secret="test"):
+    """A wrk script replaying one SigV4-signed query request, GetCallerIdentity by
+    default (valid 15 minutes; the server verifies the whole signature every time)."""
     headers = sigv4_headers("POST", url, "/", "", {"content-type": "application/x-www-form-urlencoded"},
-                            BODY, "sts", "us-east-1", "test", "test")
+                            body, service, "us-east-1", key, secret)
     lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    lua.write('wrk.method = "POST"\nwrk.body = "%s"\n' % BODY.decode())
+    lua.write('wrk.method = "POST"\nwrk.body = "%s"\n' % body.decode())
     for k, v in headers.items():
         if k != "host":
             lua.write(f'wrk.headers["{k}"] = "{v}"\n')
