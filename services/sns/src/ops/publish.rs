@@ -363,14 +363,13 @@ fn commit(sns: &Sns, ctx: &Context, outgoing: Vec<Outgoing>) -> Result<(), AwsEr
     Ok(())
 }
 
-/// Implements `Publish`.
-///
-/// # Gaps
-/// - TargetArn (mobile push) and PhoneNumber (SMS) are rejected.
-pub fn publish(sns: &Sns, ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let input: PublishInput = parse_input(input)?;
-    let arn = topic_of(&input)?.to_owned();
-    let (topic, subs) = load(ctx, &arn)?;
+/// The topic and its subscriptions, once the topic policy lets the caller publish, and
+/// whether the topic deduplicates by content.
+fn load_for_publish(
+    ctx: &Context,
+    arn: &str,
+) -> Result<(Topic, Vec<Subscription>, bool), AwsError> {
+    let (topic, subs) = load(ctx, arn)?;
     policy::authorize(
         topic.attributes.get("Policy").map(String::as_str),
         ctx,
@@ -380,6 +379,17 @@ pub fn publish(sns: &Sns, ctx: &Context, input: Value) -> Result<Value, AwsError
     )?;
     let content_dedup =
         topic.attributes.get("ContentBasedDeduplication").is_some_and(|v| v == "true");
+    Ok((topic, subs, content_dedup))
+}
+
+/// Implements `Publish`.
+///
+/// # Gaps
+/// - TargetArn (mobile push) and PhoneNumber (SMS) are rejected.
+pub fn publish(sns: &Sns, ctx: &Context, input: Value) -> Result<Value, AwsError> {
+    let input: PublishInput = parse_input(input)?;
+    let arn = topic_of(&input)?.to_owned();
+    let (topic, subs, content_dedup) = load_for_publish(ctx, &arn)?;
     let msg = check_message(&input.entry, topic.is_fifo(), content_dedup)?;
     let message_id = uuid::Uuid::new_v4().to_string();
     let outgoing = fan_out(sns, ctx, &topic, &subs, &msg, &message_id)?;
@@ -439,16 +449,7 @@ pub fn publish_batch(sns: &Sns, ctx: &Context, input: Value) -> Result<Value, Aw
             "The length of all the messages put together is more than the limit.",
         ));
     }
-    let (topic, subs) = load(ctx, &input.topic_arn)?;
-    policy::authorize(
-        topic.attributes.get("Policy").map(String::as_str),
-        ctx,
-        &topic.arn,
-        &topic.owner,
-        "Publish",
-    )?;
-    let content_dedup =
-        topic.attributes.get("ContentBasedDeduplication").is_some_and(|v| v == "true");
+    let (topic, subs, content_dedup) = load_for_publish(ctx, &input.topic_arn)?;
     let mut outgoing = Vec::new();
     let mut successful = Vec::new();
     let mut failed = Vec::new();
