@@ -15,12 +15,30 @@ use crate::{
 };
 
 /// What the authorization hook is asked about a call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthzRequest {
     /// The IAM action (`logs:PutMetricFilter`).
     pub action: String,
     /// The resource ARNs (`*` when the action takes none).
     pub resources: Vec<String>,
+    /// Condition keys the request itself supplies (`s3:x-amz-acl`, `s3:prefix`), each
+    /// with its values; the authorizer adds the global `aws:` keys it knows from the
+    /// context.
+    pub conditions: Vec<(String, Vec<String>)>,
+}
+
+impl AuthzRequest {
+    /// `action` on `resources`, with no request condition keys.
+    pub fn new(action: impl Into<String>, resources: Vec<String>) -> Self {
+        Self { action: action.into(), resources, conditions: Vec::new() }
+    }
+
+    /// Adds a request condition key with its values.
+    #[must_use]
+    pub fn with_condition(mut self, key: impl Into<String>, values: Vec<String>) -> Self {
+        self.conditions.push((key.into(), values));
+        self
+    }
 }
 
 /// The authorization hook: decides every call before its handler runs.

@@ -30,10 +30,7 @@ pub trait Service: Send + Sync + 'static {
     /// hook. The default is `<signing prefix>:<Operation>` on `*`.
     fn authz(&self, ctx: &Context, operation: &str, input: &Value) -> AuthzRequest {
         let _ = (ctx, input);
-        AuthzRequest {
-            action: format!("{}:{operation}", self.model_id()),
-            resources: vec!["*".into()],
-        }
+        AuthzRequest::new(format!("{}:{operation}", self.model_id()), vec!["*".into()])
     }
 
     /// The resource-based policy (JSON) that bears on a call, for the authorization hook:

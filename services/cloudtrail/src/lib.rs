@@ -83,10 +83,7 @@ impl Service for CloudTrail {
     }
 
     fn authz(&self, ctx: &Context, operation: &str, input: &Value) -> AuthzRequest {
-        AuthzRequest {
-            action: format!("cloudtrail:{operation}"),
-            resources: vec![trail_resource(ctx, input)],
-        }
+        AuthzRequest::new(format!("cloudtrail:{operation}"), vec![trail_resource(ctx, input)])
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {

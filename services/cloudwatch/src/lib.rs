@@ -133,7 +133,7 @@ impl Service for CloudWatch {
             _ => Vec::new(),
         };
         let resources = if resources.is_empty() { vec!["*".to_owned()] } else { resources };
-        AuthzRequest { action: format!("cloudwatch:{operation}"), resources }
+        AuthzRequest::new(format!("cloudwatch:{operation}"), resources)
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {

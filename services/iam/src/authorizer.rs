@@ -313,6 +313,15 @@ impl Authorizer for PolicyAuthorizer {
             context: context_keys(ctx, &compiled.principal),
         }
         .with_principal_keys();
+        for (key, values) in &request.conditions {
+            let value = match values.as_slice() {
+                [one] => ContextValue::from(one.as_str()),
+                many => ContextValue::Multi(
+                    many.iter().map(|v| mamori_policy::Value::String(v.clone())).collect(),
+                ),
+            };
+            req.context.insert(key.clone(), value);
+        }
         // Each resource is decided on its own so that the message names the one refused.
         for resource in &resources {
             req.resources = vec![resource.clone()];

@@ -108,10 +108,7 @@ impl Service for Logs {
     }
 
     fn authz(&self, ctx: &Context, operation: &str, input: &Value) -> AuthzRequest {
-        AuthzRequest {
-            action: format!("logs:{operation}"),
-            resources: vec![authz_resource(ctx, operation, input)],
-        }
+        AuthzRequest::new(format!("logs:{operation}"), vec![authz_resource(ctx, operation, input)])
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {

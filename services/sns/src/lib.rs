@@ -199,10 +199,7 @@ impl Service for Sns {
                 _ => a.to_owned(),
             });
         let _ = ctx;
-        AuthzRequest {
-            action: format!("sns:{operation}"),
-            resources: vec![arn.unwrap_or_else(|| "*".into())],
-        }
+        AuthzRequest::new(format!("sns:{operation}"), vec![arn.unwrap_or_else(|| "*".into())])
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {

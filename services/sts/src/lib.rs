@@ -94,7 +94,7 @@ impl Service for Sts {
             "AssumeRole" => input.get("RoleArn").and_then(Value::as_str).unwrap_or("*"),
             _ => "*",
         };
-        AuthzRequest { action: format!("sts:{operation}"), resources: vec![resource.to_owned()] }
+        AuthzRequest::new(format!("sts:{operation}"), vec![resource.to_owned()])
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {

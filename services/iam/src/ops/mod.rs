@@ -142,10 +142,7 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
         _ if input.get("UserName").is_some() => entity("user", "UserName"),
         _ => None,
     };
-    AuthzRequest {
-        action: format!("iam:{op}"),
-        resources: vec![resource.unwrap_or_else(|| "*".into())],
-    }
+    AuthzRequest::new(format!("iam:{op}"), vec![resource.unwrap_or_else(|| "*".into())])
 }
 
 /// The default-version document of a managed policy (customer or AWS) by ARN.
