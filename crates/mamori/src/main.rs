@@ -55,7 +55,7 @@ pub struct Wired {
 /// Every service mamori serves (for the coverage page).
 #[cfg(test)]
 fn services() -> Vec<Arc<dyn Service>> {
-    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None) {
+    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None, None) {
         Ok((services, _)) => services,
         Err(e) => panic!("services: {e}"),
     }
@@ -68,10 +68,18 @@ fn services_with(
     iam: &mamori_iam::Iam,
     base_url: &str,
     smtp_url: Option<&str>,
+    sns_ca_file: Option<&std::path::Path>,
 ) -> anyhow::Result<(Vec<Arc<dyn Service>>, Wired)> {
     let mut sns = mamori_sns::Sns::new(base_url);
     if let Some(url) = smtp_url {
         sns = sns.with_smtp_relay(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+    }
+    if let Some(path) = sns_ca_file {
+        let pem =
+            std::fs::read(path).with_context(|| format!("--sns-ca-file {}", path.display()))?;
+        sns = sns
+            .with_trusted_ca(&pem)
+            .map_err(|e| anyhow::anyhow!("--sns-ca-file {}: {e}", path.display()))?;
     }
     let sns = Arc::new(sns);
     let logs = Arc::new(mamori_logs::Logs::new());
@@ -129,7 +137,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let iam = mamori_iam::Iam::new();
-        let (services, wired) = services_with(&iam, &base_url, args.smtp_url.as_deref())?;
+        let (services, wired) =
+            services_with(&iam, &base_url, args.smtp_url.as_deref(), args.sns_ca_file.as_deref())?;
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
         register_tasks(&dispatcher, &wired);

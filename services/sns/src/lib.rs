@@ -43,7 +43,6 @@ impl std::fmt::Debug for Sns {
     }
 }
 
-const HTTP_GAPS: &str = "https endpoints: no TLS client, deliveries to them fail";
 const OPS: &[OpSpec] = &[
     OpSpec { name: "AddPermission", gaps: &[] },
     OpSpec {
@@ -64,7 +63,6 @@ const OPS: &[OpSpec] = &[
     OpSpec {
         name: "Publish",
         gaps: &[
-            HTTP_GAPS,
             "TargetArn (mobile endpoints) and PhoneNumber (SMS) are rejected",
             "FIFO ordering and deduplication are not applied (MessageGroupId is accepted)",
             "the topic policy is evaluated by a simplified evaluator until the IAM engine lands",
@@ -81,7 +79,7 @@ const OPS: &[OpSpec] = &[
     },
     OpSpec {
         name: "Subscribe",
-        gaps: &["protocols sqs, lambda, application, sms and firehose are rejected", HTTP_GAPS],
+        gaps: &["protocols sqs, lambda, application, sms and firehose are rejected"],
     },
     OpSpec { name: "TagResource", gaps: &[] },
     OpSpec { name: "Unsubscribe", gaps: &[] },
@@ -105,6 +103,13 @@ impl Sns {
     /// (`smtp://host:port`) as well as keeping them in the outbox.
     pub fn with_smtp_relay(mut self, url: &str) -> Result<Self, String> {
         self.smtp = Some(smtp::Relay::parse(url)?);
+        Ok(self)
+    }
+
+    /// Also trusts the PEM CA certificates in `pem` for https endpoints (besides the
+    /// Mozilla root set), e.g. a private CA of a test network.
+    pub fn with_trusted_ca(mut self, pem: &[u8]) -> Result<Self, String> {
+        self.deliverer = Arc::new(Deliverer::with_extra_roots(pem)?);
         Ok(self)
     }
 
