@@ -251,6 +251,32 @@ impl Dispatcher {
         self.call(&ctx, service, operation, input).await
     }
 
+    /// [`Dispatcher::call_as_service`] on behalf of the service's resource `source_arn`
+    /// (an alarm publishing to SNS), which resource policies see as `aws:SourceArn` and,
+    /// with the account in that ARN (or `account`), `aws:SourceAccount`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_as_service_from(
+        self: &Arc<Self>,
+        principal: &str,
+        source_arn: &str,
+        account: AccountId,
+        region: Region,
+        service: &'static str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
+        let mut ctx = Context::internal(
+            self.clone(),
+            Principal::service(principal, account.clone()),
+            account.clone(),
+            region,
+        );
+        let arn_account = source_arn.split(':').nth(4).filter(|a| !a.is_empty());
+        ctx.source_account = Some(arn_account.unwrap_or(account.as_str()).to_owned());
+        ctx.source_arn = Some(source_arn.to_owned());
+        self.call(&ctx, service, operation, input).await
+    }
+
     async fn call_handler(
         &self,
         ctx: &Context,

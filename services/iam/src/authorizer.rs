@@ -169,6 +169,14 @@ pub fn context_keys(ctx: &Context, principal: &Principal) -> BTreeMap<String, Co
             ContextValue::Multi(vec![mamori_policy::Value::String(by.clone())]),
         );
     }
+    if let Some(arn) = &ctx.source_arn {
+        c.insert("aws:SourceArn".to_owned(), arn.as_str().into());
+    }
+    if let Some(account) = &ctx.source_account {
+        c.insert("aws:SourceAccount".to_owned(), account.as_str().into());
+        // SNS's legacy name for the same key, used by the default topic policy.
+        c.insert("aws:SourceOwner".to_owned(), account.as_str().into());
+    }
     let _ = principal;
     c
 }
@@ -262,6 +270,19 @@ impl Authorizer for PolicyAuthorizer {
         self.authorize_call(ctx, "", request, None, input)
     }
 
+    /// Decides a call, in AWS's order (see the module doc). The rules that are mamori's own:
+    ///
+    /// - A service principal (`call_as_service`) has no identity policies. On a resource with
+    ///   a resource-based policy it is allowed only when that policy allows it (a statement
+    ///   naming the service, `"*"` or `{"AWS": "*"}`, with `aws:SourceArn`/`aws:SourceAccount`
+    ///   from [`Context::source_arn`]). Without a resource policy, a service acting in its
+    ///   own account is allowed (it is mamori itself); on another account's resource it is
+    ///   refused.
+    /// - An anonymous caller may take the few actions AWS serves unsigned, and otherwise only
+    ///   what a resource policy grants to `"*"`.
+    /// - The owner of a resource is the account in its ARN (IAM's `aws` for managed policies
+    ///   counts as nobody's); an ARN without one (S3 buckets) belongs to `ctx.account`. A
+    ///   caller of another account needs its own policies and the resource policy to allow.
     fn authorize_call(
         &self,
         ctx: &Context,
@@ -272,19 +293,45 @@ impl Authorizer for PolicyAuthorizer {
     ) -> Result<(), AwsError> {
         let action_lower = request.action.to_ascii_lowercase();
         let trust = ROLE_TRUST_ACTIONS.contains(&action_lower.as_str());
-        match &ctx.principal.kind {
-            PrincipalKind::Anonymous => return AllowAll.authorize(ctx, request, input),
-            // GAP: resource policies are not fetched for service principals yet; a service
-            // acting on its own is allowed (it is mamori itself).
-            PrincipalKind::Service(_) => return Ok(()),
+        let own = ctx.principal.account.as_str();
+        let foreign = request.resources.iter().any(|r| owner_of(r).is_some_and(|a| a != own));
+        let deny = |resource: &str, reason| {
+            Err(access_denied(service, &ctx.principal.arn, &request.action, resource, reason))
+        };
+        let compiled = match &ctx.principal.kind {
+            PrincipalKind::Anonymous => {
+                let unsigned = AllowAll.authorize(ctx, request, input);
+                if unsigned.is_ok() || resource_policy.is_none() {
+                    return unsigned;
+                }
+                let principal = Principal::new(String::new(), "", PKind::Anonymous);
+                Arc::new(Compiled { principal, set: PolicySet::default() })
+            }
+            PrincipalKind::Service(name) => {
+                if resource_policy.is_none() {
+                    return match request
+                        .resources
+                        .iter()
+                        .find(|r| owner_of(r).is_some_and(|a| a != own))
+                    {
+                        Some(r) => deny(r, Reason::NoResourcePolicyAllow),
+                        None => Ok(()),
+                    };
+                }
+                Arc::new(Compiled {
+                    principal: Principal::service(name),
+                    set: PolicySet::default(),
+                })
+            }
             // AWS: GetCallerIdentity needs no permission and cannot be denied.
             _ if action_lower == "sts:getcalleridentity" => return Ok(()),
             // GAP: no SCPs until Organizations exists; the root user of an account may do
             // everything in it that no resource policy denies.
-            PrincipalKind::Root if !trust && resource_policy.is_none() => return Ok(()),
-            _ => {}
-        }
-        let compiled = self.compiled(ctx)?;
+            PrincipalKind::Root if !trust && resource_policy.is_none() && !foreign => {
+                return Ok(());
+            }
+            _ => self.compiled(ctx)?,
+        };
         let mut set_override = None;
         let resources: Vec<String> = request.resources.clone();
         if trust {
@@ -302,10 +349,23 @@ impl Authorizer for PolicyAuthorizer {
             set_override = Some(set);
         } else if let Some(doc) = resource_policy {
             let mut set = compiled.set.clone();
-            set.resource_policy = Some(parse("resource-policy", doc, PolicyKind::Resource)?);
+            // A stored policy the engine cannot read allows nothing (fail closed).
+            match Policy::parse(doc, PolicyKind::Resource) {
+                Ok(policy) => {
+                    set.resource_policy =
+                        Some(AttachedPolicy { label: "resource-policy".into(), policy });
+                }
+                Err(e) => {
+                    tracing::warn!(target: "iam", rid = %ctx.request_id, error = %e,
+                        "a resource policy does not parse; denying");
+                    let resource = resources.first().map_or("*", String::as_str);
+                    return deny(resource, Reason::NoResourcePolicyAllow);
+                }
+            }
             set_override = Some(set);
+        } else if foreign {
+            set_override = Some(compiled.set.clone());
         }
-        let set = set_override.as_ref().unwrap_or(&compiled.set);
         let mut req = Request {
             principal: compiled.principal.clone(),
             action: request.action.clone(),
@@ -323,35 +383,29 @@ impl Authorizer for PolicyAuthorizer {
             req.context.insert(key.clone(), value);
         }
         // Each resource is decided on its own so that the message names the one refused.
-        for resource in &resources {
+        let star = ["*".to_owned()];
+        let each = if resources.is_empty() { &star[..] } else { &resources[..] };
+        for resource in each {
+            if !trust && let Some(set) = set_override.as_mut() {
+                set.resource_account = owner_of(resource).map(str::to_owned);
+            }
+            let set = set_override.as_ref().unwrap_or(&compiled.set);
             req.resources = vec![resource.clone()];
             let decision = evaluate(&req, set);
             log_decision(ctx, &request.action, resource, &decision);
             if decision.effect != DecisionEffect::Allow {
-                return Err(access_denied(
-                    service,
-                    &ctx.principal.arn,
-                    &request.action,
-                    resource,
-                    decision.reason,
-                ));
-            }
-        }
-        if resources.is_empty() {
-            let decision = evaluate(&req, set);
-            log_decision(ctx, &request.action, "*", &decision);
-            if decision.effect != DecisionEffect::Allow {
-                return Err(access_denied(
-                    service,
-                    &ctx.principal.arn,
-                    &request.action,
-                    "*",
-                    decision.reason,
-                ));
+                return deny(resource, decision.reason);
             }
         }
         Ok(())
     }
+}
+
+/// The account owning the resource `arn`: its account field when that is an account id
+/// (not IAM's `aws`, not empty as in S3 bucket ARNs).
+fn owner_of(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 fn log_decision(ctx: &Context, action: &str, resource: &str, d: &Decision<'_>) {
@@ -418,6 +472,12 @@ pub fn access_denied(
         && m.shape("AccessDeniedException").is_some_and(|s| s.exception)
     {
         return AwsError::new("AccessDeniedException", message);
+    }
+    // SNS answers its own AuthorizationError (403) for every refusal.
+    if let Some(m) = model
+        && m.shape("AuthorizationErrorException").is_some_and(|s| s.exception)
+    {
+        return AwsError::new("AuthorizationErrorException", message);
     }
     match model.map(|m| m.metadata.protocol.as_str()) {
         Some("json") => AwsError::new("AccessDeniedException", message).with_status(400),

@@ -18,6 +18,8 @@
 // GAP: access key last use is not recorded.
 
 mod authorizer;
+#[cfg(test)]
+mod authz_tests;
 pub mod managed;
 mod ops;
 mod state;
