@@ -20,7 +20,8 @@ use mamori_policy::{
     PolicySource, Principal, PrincipalKind as PKind, Reason, Request, evaluate,
 };
 use mamori_service::{
-    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context, PrincipalKind,
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context, MFA_DEVICES,
+    PrincipalKind,
 };
 use mamori_store::{Store, Tx};
 use serde_json::Value;
@@ -162,6 +163,16 @@ pub fn context_keys(ctx: &Context, principal: &Principal) -> BTreeMap<String, Co
     let temporary = ctx.principal.access_key_id.as_deref().is_some_and(|k| k.starts_with("ASIA"));
     if temporary || ctx.principal.mfa {
         c.insert("aws:MultiFactorAuthPresent".to_owned(), ctx.principal.mfa.into());
+    }
+    // Only MFA sessions pay for this read: the time the code was checked is on the key.
+    if ctx.principal.mfa
+        && let Some(k) = &ctx.principal.access_key_id
+        && let Ok(Some(key)) =
+            ctx.dispatcher.store().read(|tx| ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, k))
+        && let Some(at) = key.mfa_time
+    {
+        let age = (ctx.time - at).num_seconds().max(0);
+        c.insert("aws:MultiFactorAuthAge".to_owned(), age.into());
     }
     if let Some(by) = &ctx.invoked_by {
         c.insert(
@@ -373,6 +384,12 @@ impl Authorizer for PolicyAuthorizer {
             context: context_keys(ctx, &compiled.principal),
         }
         .with_principal_keys();
+        // AssumeRole with SerialNumber and TokenCode: the trust policy sees the MFA the new
+        // session will have (STS consumes the code once the call is allowed).
+        if trust && mfa_code_checks(ctx, input) {
+            req.context.insert("aws:MultiFactorAuthPresent".to_owned(), true.into());
+            req.context.insert("aws:MultiFactorAuthAge".to_owned(), 0i64.into());
+        }
         for (key, values) in &request.conditions {
             let value = match values.as_slice() {
                 [one] => ContextValue::from(one.as_str()),
@@ -399,6 +416,22 @@ impl Authorizer for PolicyAuthorizer {
         }
         Ok(())
     }
+}
+
+/// Whether the call's `SerialNumber` and `TokenCode` are a good code of the calling IAM
+/// user's enabled virtual MFA device (without consuming it).
+fn mfa_code_checks(ctx: &Context, input: &Value) -> bool {
+    let (Some(serial), Some(code), PrincipalKind::IamUser { name }) = (
+        input.get("SerialNumber").and_then(Value::as_str),
+        input.get("TokenCode").and_then(Value::as_str),
+        &ctx.principal.kind,
+    ) else {
+        return false;
+    };
+    let acct = ctx.principal.account.as_str();
+    let device = ctx.dispatcher.store().read(|tx| MFA_DEVICES.get(tx, acct, serial));
+    matches!(device, Ok(Some(d)) if d.user.as_ref().is_some_and(|u| u.0 == *name)
+        && d.check(code, ctx.time).is_some())
 }
 
 /// The account owning the resource `arn`: its account field when that is an account id

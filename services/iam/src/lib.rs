@@ -11,8 +11,7 @@
 //! GAP notes below.
 // GAP: instance profiles (CreateInstanceProfile, AddRoleToInstanceProfile, ...): the role
 // detail lists none.
-// GAP: MFA devices (CreateVirtualMFADevice, EnableMFADevice with TOTP, ListMFADevices):
-// aws:MultiFactorAuthPresent is true only for sessions marked with MFA, which nothing makes.
+// GAP: hardware and FIDO MFA devices, and the root user's own MFA device.
 // GAP: SAML/OIDC providers, server certificates, SSH keys, service-specific credentials,
 // credential reports, access advisor (GenerateServiceLastAccessedDetails).
 // GAP: access key last use is not recorded.
@@ -87,6 +86,9 @@ const OPS: &[OpSpec] = ops![
     "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "CreateLoginProfile": &["PasswordReusePrevention and password expiry are not enforced"],
     "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+    "CreateVirtualMFADevice", "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice",
+    "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices", "GetMFADevice",
+    "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
 ];
 
 #[async_trait]

@@ -68,6 +68,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     active: true,
                     expires: None,
                     mfa: false,
+                    mfa_time: None,
                     session_policies: Vec::new(),
                 };
                 ACCESS_KEYS.put(tx, ACCESS_KEY_PARTITION, &id, &key).map_err(db)?;

@@ -249,6 +249,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if u.login.is_some() {
                     return Err(conflict("delete login profile"));
                 }
+                if super::has_device(tx, acct, name)? {
+                    return Err(conflict("remove MFA device"));
+                }
                 if let Some(b) = &u.boundary {
                     adjust_counts(tx, acct, b, 0, -1)?;
                 }

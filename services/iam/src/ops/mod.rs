@@ -6,6 +6,7 @@ mod access_keys;
 mod account;
 mod entities;
 mod inline;
+mod mfa;
 mod policies;
 mod simulate;
 
@@ -79,6 +80,17 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
         | "GetLoginProfile"
         | "UpdateLoginProfile"
         | "DeleteLoginProfile" => account::call(ctx, op, input),
+        "CreateVirtualMFADevice"
+        | "EnableMFADevice"
+        | "ResyncMFADevice"
+        | "DeactivateMFADevice"
+        | "DeleteVirtualMFADevice"
+        | "ListMFADevices"
+        | "ListVirtualMFADevices"
+        | "GetMFADevice"
+        | "TagMFADevice"
+        | "UntagMFADevice"
+        | "ListMFADeviceTags" => mfa::call(ctx, op, input),
         _ => inline::call(ctx, op, input),
     }
 }
@@ -131,6 +143,15 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
             s(input, "PolicyName").map(|n| arn(acct, "policy", s(input, "Path").unwrap_or("/"), n))
         }
         "SimulatePrincipalPolicy" => s(input, "PolicySourceArn").map(str::to_owned),
+        "CreateVirtualMFADevice" => s(input, "VirtualMFADeviceName")
+            .map(|n| arn(acct, "mfa", s(input, "Path").unwrap_or("/"), n)),
+        "DeactivateMFADevice"
+        | "DeleteVirtualMFADevice"
+        | "GetMFADevice"
+        | "TagMFADevice"
+        | "UntagMFADevice"
+        | "ListMFADeviceTags" => s(input, "SerialNumber").map(str::to_owned),
+        "ListMFADevices" if s(input, "UserName").is_none() => Some(ctx.principal.arn.clone()),
         _ if input.get("PolicyArn").is_some()
             && !op.starts_with("Attach")
             && !op.starts_with("Detach") =>
@@ -144,6 +165,8 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
     };
     AuthzRequest::new(format!("iam:{op}"), vec![resource.unwrap_or_else(|| "*".into())])
 }
+
+pub use mfa::has_device;
 
 /// The default-version document of a managed policy (customer or AWS) by ARN.
 pub fn resolve_policy(
