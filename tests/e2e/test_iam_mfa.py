@@ -208,3 +208,60 @@ def test_assume_role_with_mfa_in_the_trust_policy(manual_server):
                             TokenCode=code(totp, srv))["Credentials"]
     roles = client(srv, "iam", creds).list_roles()["Roles"]
     assert role in [r["RoleName"] for r in roles]
+
+
+def test_instance_profiles(server):
+    iam = server.client("iam")
+    trust = doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    role, other = uniq("ec2-role"), uniq("ec2-role")
+    for r in (role, other):
+        iam.create_role(RoleName=r, AssumeRolePolicyDocument=trust)
+    name = uniq("profile")
+    created = iam.create_instance_profile(InstanceProfileName=name, Path="/app/",
+                                          Tags=[{"Key": "env", "Value": "prod"}])["InstanceProfile"]
+    assert created["Arn"] == f"arn:aws:iam::000000000000:instance-profile/app/{name}"
+    assert created["InstanceProfileId"].startswith("AIPA") and created["Roles"] == []
+    with pytest.raises(ClientError) as e:
+        iam.create_instance_profile(InstanceProfileName=name)
+    assert err(e)[0] == "EntityAlreadyExists"
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role)
+    # One role per profile.
+    with pytest.raises(ClientError) as e:
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=other)
+    assert err(e) == ("LimitExceeded", "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
+    with pytest.raises(ClientError) as e:
+        iam.add_role_to_instance_profile(InstanceProfileName=name + "-missing", RoleName=role)
+    assert err(e) == ("NoSuchEntity", f"Instance Profile {name}-missing cannot be found.")
+    got = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    assert [r["RoleName"] for r in got["Roles"]] == [role]
+    assert got["Tags"] == [{"Key": "env", "Value": "prod"}]
+    listed = iam.list_instance_profiles(PathPrefix="/app/")["InstanceProfiles"]
+    assert name in [p["InstanceProfileName"] for p in listed]
+    assert [p["InstanceProfileName"] for p in iam.list_instance_profiles_for_role(RoleName=role)["InstanceProfiles"]] == [name]
+    assert iam.list_instance_profiles_for_role(RoleName=other)["InstanceProfiles"] == []
+    # The role cannot go while in the profile, nor the profile while it holds the role.
+    with pytest.raises(ClientError) as e:
+        iam.delete_role(RoleName=role)
+    assert err(e) == ("DeleteConflict", "Cannot delete entity, must remove roles from instance profile first.")
+    with pytest.raises(ClientError) as e:
+        iam.delete_instance_profile(InstanceProfileName=name)
+    assert err(e)[0] == "DeleteConflict"
+    details = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    detail = next(r for r in details if r["RoleName"] == role)
+    assert [p["InstanceProfileName"] for p in detail["InstanceProfileList"]] == [name]
+    iam.tag_instance_profile(InstanceProfileName=name, Tags=[{"Key": "team", "Value": "sec"}])
+    iam.untag_instance_profile(InstanceProfileName=name, TagKeys=["env"])
+    assert iam.list_instance_profile_tags(InstanceProfileName=name)["Tags"] == [{"Key": "team", "Value": "sec"}]
+    with pytest.raises(ClientError) as e:
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=other)
+    assert err(e)[0] == "NoSuchEntity"
+    iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=role)
+    iam.delete_role(RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=name)
+    with pytest.raises(ClientError) as e:
+        iam.get_instance_profile(InstanceProfileName=name)
+    assert err(e)[0] == "NoSuchEntity"
+    # The aws CLI sees the same.
+    cli = server.aws("iam", "create-instance-profile", "--instance-profile-name", name + "-cli")
+    assert cli["InstanceProfile"]["InstanceProfileName"] == name + "-cli"
+    server.aws("iam", "delete-instance-profile", "--instance-profile-name", name + "-cli")

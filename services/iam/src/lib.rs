@@ -9,8 +9,6 @@
 //!
 //! Operations not built yet answer 501 NotImplemented (missing in docs/COVERAGE.md); see the
 //! GAP notes below.
-// GAP: instance profiles (CreateInstanceProfile, AddRoleToInstanceProfile, ...): the role
-// detail lists none.
 // GAP: hardware and FIDO MFA devices, and the root user's own MFA device.
 // GAP: SAML/OIDC providers, server certificates, SSH keys, service-specific credentials,
 // credential reports, access advisor (GenerateServiceLastAccessedDetails).
@@ -82,13 +80,16 @@ const OPS: &[OpSpec] = ops![
     "GetAccessKeyLastUsed": &["last use is not recorded: answers ServiceName and Region N/A"],
     "SimulatePrincipalPolicy": &["ResourcePolicy, ResourceOwner, CallerArn and ResourceHandlingOption are ignored; no statement positions"],
     "SimulateCustomPolicy": &["ResourcePolicy, ResourceOwner, CallerArn and ResourceHandlingOption are ignored; no statement positions"],
-    "GetAccountAuthorizationDetails": &["Filter is ignored; InstanceProfileList is empty"],
+    "GetAccountAuthorizationDetails": &["Filter is ignored"],
     "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "CreateLoginProfile": &["PasswordReusePrevention and password expiry are not enforced"],
     "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
     "CreateVirtualMFADevice", "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice",
     "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices", "GetMFADevice",
     "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
+    "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "ListInstanceProfiles",
+    "ListInstanceProfilesForRole", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
+    "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
 ];
 
 #[async_trait]

@@ -499,6 +499,12 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                         "Cannot delete entity, must detach all policies first.",
                     ));
                 }
+                if !super::profiles_for_role(tx, acct, name)?.is_empty() {
+                    return Err(AwsError::new(
+                        "DeleteConflictException",
+                        "Cannot delete entity, must remove roles from instance profile first.",
+                    ));
+                }
                 if let Some(b) = &r.boundary {
                     adjust_counts(tx, acct, b, 0, -1)?;
                 }
