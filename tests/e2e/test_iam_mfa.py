@@ -1,6 +1,6 @@
 """IAM virtual MFA devices with real TOTP codes (computed here with pyotp at the server's
 manual clock), STS sessions with MFA, policies on aws:MultiFactorAuthPresent and
-aws:MultiFactorAuthAge, CloudTrail's mfaAuthenticated, and instance profiles."""
+aws:MultiFactorAuthAge, CloudTrail's mfaAuthenticated, instance profiles and access keys' last use."""
 
 import base64
 import datetime
@@ -265,3 +265,24 @@ def test_instance_profiles(server):
     cli = server.aws("iam", "create-instance-profile", "--instance-profile-name", name + "-cli")
     assert cli["InstanceProfile"]["InstanceProfileName"] == name + "-cli"
     server.aws("iam", "delete-instance-profile", "--instance-profile-name", name + "-cli")
+
+
+def test_access_key_last_used(server):
+    iam = server.client("iam")
+    name = uniq("used")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    got = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert got["UserName"] == name
+    assert got["AccessKeyLastUsed"] == {"ServiceName": "N/A", "Region": "N/A"}
+    creds = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+    before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    client(server, "sts", creds).get_caller_identity()
+    used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert (used["ServiceName"], used["Region"]) == ("sts", "us-east-1")
+    assert used["LastUsedDate"] >= before
+    # The use is noted when the call is authorized, so a denied call counts too.
+    with pytest.raises(ClientError):
+        client(server, "iam", creds).list_users()
+    used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert used["ServiceName"] == "iam"

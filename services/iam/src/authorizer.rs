@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use mamori_aws::AwsError;
 use mamori_policy::{
@@ -27,7 +27,7 @@ use mamori_store::{Store, Tx};
 use serde_json::Value;
 
 use crate::ops::resolve_policy;
-use crate::state::{GROUPS, Policies, ROLES, USERS, db, rd};
+use crate::state::{GROUPS, KEY_LAST_USED, KeyUse, Policies, ROLES, USERS, db, rd};
 
 /// A principal's policies, compiled.
 #[derive(Debug)]
@@ -38,11 +38,13 @@ pub struct Compiled {
     pub set: PolicySet,
 }
 
-/// State shared by the IAM service and its authorizer: the cache.
+/// State shared by the IAM service and its authorizer: the cache, and the access keys' last
+/// uses not yet written to the store.
 #[derive(Debug, Default)]
 pub struct Shared {
     generation: AtomicU64,
     cache: RwLock<HashMap<String, Arc<Compiled>>>,
+    last_used: Mutex<HashMap<String, KeyUse>>,
 }
 
 impl Shared {
@@ -50,6 +52,52 @@ impl Shared {
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Notes a use of the long-term access key `key` in memory (no store write per request).
+    fn record_use(&self, key: &str, service: &str, ctx: &Context) {
+        let mut map = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        let region = ctx.region.as_str();
+        match map.get_mut(key) {
+            Some(u) => {
+                u.time = ctx.time;
+                if u.service != service || u.region != region {
+                    (u.service, u.region) = (service.to_owned(), region.to_owned());
+                }
+            }
+            None => {
+                let u = KeyUse {
+                    time: ctx.time,
+                    service: service.to_owned(),
+                    region: region.to_owned(),
+                };
+                map.insert(key.to_owned(), u);
+            }
+        }
+    }
+
+    /// Writes the noted key uses to the store in one transaction (the `iam.key-last-use`
+    /// task, and before `GetAccessKeyLastUsed` reads).
+    pub fn flush_last_used(&self, store: &Store) {
+        let pending =
+            std::mem::take(&mut *self.last_used.lock().unwrap_or_else(|e| e.into_inner()));
+        if pending.is_empty() {
+            return;
+        }
+        let res = store.write(|tx| {
+            for (key, used) in &pending {
+                KEY_LAST_USED.put(tx, ACCESS_KEY_PARTITION, key, used)?;
+            }
+            Ok::<_, mamori_store::StoreError>(())
+        });
+        if let Err(e) = res {
+            tracing::warn!(target: "iam", error = %e, n = pending.len(), "cannot record access key use");
+        }
+    }
+
+    /// Forgets the noted uses (after `/_mamori/reset`).
+    pub fn clear_last_used(&self) {
+        self.last_used.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -302,6 +350,12 @@ impl Authorizer for PolicyAuthorizer {
         resource_policy: Option<&str>,
         input: &Value,
     ) -> Result<(), AwsError> {
+        if let Some(key) = &ctx.principal.access_key_id
+            && key.starts_with("AKIA")
+            && !service.is_empty()
+        {
+            self.shared.record_use(key, service, ctx);
+        }
         let action_lower = request.action.to_ascii_lowercase();
         let trust = ROLE_TRUST_ACTIONS.contains(&action_lower.as_str());
         let own = ctx.principal.account.as_str();
