@@ -286,3 +286,32 @@ def test_access_key_last_used(server):
         client(server, "iam", creds).list_users()
     used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
     assert used["ServiceName"] == "iam"
+
+
+def test_simulation_takes_the_resource_policy(server):
+    iam = server.client("iam")
+    topic = "arn:aws:sns:us-east-1:111122223333:t"
+    caller = "arn:aws:iam::000000000000:user/alice"
+    identity = doc({"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"})
+
+    def decide(resource_policy=None, owner=None):
+        kw = {"ResourcePolicy": resource_policy} if resource_policy else {}
+        if owner:
+            kw["ResourceOwner"] = owner
+        out = iam.simulate_custom_policy(PolicyInputList=[identity], ActionNames=["sns:Publish"],
+                                         ResourceArns=[topic], CallerArn=caller, **kw)
+        return out["EvaluationResults"][0]["EvalDecision"]
+
+    grant = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sns:Publish",
+         "Resource": topic}]})
+    deny = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": topic}]})
+    assert decide() == "allowed"
+    assert decide(deny) == "explicitDeny"
+    # Another account's resource needs its policy to allow.
+    assert decide(owner="arn:aws:iam::111122223333:root") == "implicitDeny"
+    assert decide(grant, owner="111122223333") == "allowed"
+    with pytest.raises(ClientError) as e:
+        decide(owner="nobody")
+    assert err(e)[0] == "InvalidInput"
