@@ -25,12 +25,22 @@ pub struct AuthzRequest {
     /// with its values; the authorizer adds the global `aws:` keys it knows from the
     /// context.
     pub conditions: Vec<(String, Vec<String>)>,
+    /// The account owning the resources, for ARNs that do not name one (S3 buckets); by
+    /// default the authorizer takes the account field of each ARN, else the caller's.
+    pub resource_account: Option<String>,
 }
 
 impl AuthzRequest {
     /// `action` on `resources`, with no request condition keys.
     pub fn new(action: impl Into<String>, resources: Vec<String>) -> Self {
-        Self { action: action.into(), resources, conditions: Vec::new() }
+        Self { action: action.into(), resources, conditions: Vec::new(), resource_account: None }
+    }
+
+    /// Names the account owning the resources (for cross-account decisions).
+    #[must_use]
+    pub fn owned_by(mut self, account: impl Into<String>) -> Self {
+        self.resource_account = Some(account.into());
+        self
     }
 
     /// Adds a request condition key with its values.

@@ -339,9 +339,10 @@ impl Authorizer for PolicyAuthorizer {
     ///   refused.
     /// - An anonymous caller may take the few actions AWS serves unsigned, and otherwise only
     ///   what a resource policy grants to `"*"`.
-    /// - The owner of a resource is the account in its ARN (IAM's `aws` for managed policies
-    ///   counts as nobody's); an ARN without one (S3 buckets) belongs to `ctx.account`. A
-    ///   caller of another account needs its own policies and the resource policy to allow.
+    /// - The owner of a resource is `AuthzRequest::resource_account` when the service names
+    ///   it, else the account in its ARN (IAM's `aws` for managed policies counts as
+    ///   nobody's), else the caller's. A caller of another account needs its own policies
+    ///   and the resource policy to allow.
     fn authorize_call(
         &self,
         ctx: &Context,
@@ -359,7 +360,8 @@ impl Authorizer for PolicyAuthorizer {
         let action_lower = request.action.to_ascii_lowercase();
         let trust = ROLE_TRUST_ACTIONS.contains(&action_lower.as_str());
         let own = ctx.principal.account.as_str();
-        let foreign = request.resources.iter().any(|r| owner_of(r).is_some_and(|a| a != own));
+        let owner = |arn| owner(request, arn);
+        let foreign = request.resources.iter().any(|r| owner(r).is_some_and(|a| a != own));
         let deny = |resource: &str, reason| {
             Err(access_denied(service, &ctx.principal.arn, &request.action, resource, reason))
         };
@@ -377,7 +379,7 @@ impl Authorizer for PolicyAuthorizer {
                     return match request
                         .resources
                         .iter()
-                        .find(|r| owner_of(r).is_some_and(|a| a != own))
+                        .find(|r| owner(r).is_some_and(|a| a != own))
                     {
                         Some(r) => deny(r, Reason::NoResourcePolicyAllow),
                         None => Ok(()),
@@ -458,7 +460,7 @@ impl Authorizer for PolicyAuthorizer {
         let each = if resources.is_empty() { &star[..] } else { &resources[..] };
         for resource in each {
             if !trust && let Some(set) = set_override.as_mut() {
-                set.resource_account = owner_of(resource).map(str::to_owned);
+                set.resource_account = owner(resource).map(str::to_owned);
             }
             let set = set_override.as_ref().unwrap_or(&compiled.set);
             req.resources = vec![resource.clone()];
@@ -486,6 +488,11 @@ fn mfa_code_checks(ctx: &Context, input: &Value) -> bool {
     let device = ctx.dispatcher.store().read(|tx| MFA_DEVICES.get(tx, acct, serial));
     matches!(device, Ok(Some(d)) if d.user.as_ref().is_some_and(|u| u.0 == *name)
         && d.check(code, ctx.time).is_some())
+}
+
+/// The account owning `arn` in `request`: the one the service named, else [`owner_of`].
+fn owner<'a>(request: &'a AuthzRequest, arn: &'a str) -> Option<&'a str> {
+    request.resource_account.as_deref().or_else(|| owner_of(arn))
 }
 
 /// The account owning the resource `arn`: its account field when that is an account id

@@ -44,7 +44,10 @@ impl Service for Fake {
     fn authz(&self, _: &Context, op: &str, input: &Value) -> AuthzRequest {
         let arn = input["Arn"].as_str().unwrap_or("*").to_owned();
         let action = if op == "HeadBucket" { "ListBucket" } else { op };
-        let req = AuthzRequest::new(format!("{}:{action}", self.id), vec![arn]);
+        let mut req = AuthzRequest::new(format!("{}:{action}", self.id), vec![arn]);
+        if let Some(owner) = input["Owner"].as_str() {
+            req = req.owned_by(owner);
+        }
         match input["Acl"].as_str() {
             Some(acl) => req.with_condition("s3:x-amz-acl", vec![acl.to_owned()]),
             None => req,
@@ -339,4 +342,29 @@ async fn cloudtrail_bucket_policy_and_request_condition_keys() {
     }
     // The owner's root user is not limited by a policy that does not mention it.
     w.d.call(&w.root, "s3", "PutObject", json!({"Arn": key})).await.unwrap();
+}
+
+/// S3 bucket ARNs name no account: the service says who owns the bucket
+/// (`AuthzRequest::owned_by`), and another account's root needs the bucket policy.
+#[tokio::test]
+async fn services_name_the_owner_of_account_less_arns() {
+    let w = setup();
+    let other_root = caller(&w, OTHER, None);
+    let put = |owner: Option<&str>| {
+        let mut input = json!({"Arn": "arn:aws:s3:::shared/key"});
+        if let Some(o) = owner {
+            input["Owner"] = json!(o);
+        }
+        let (d, ctx) = (w.d.clone(), other_root.clone());
+        async move { d.call(&ctx, "s3", "PutObject", input).await.map(|_| ()).map_err(|e| e.code) }
+    };
+    assert_eq!(put(Some(ACCT)).await, Err("AccessDenied".into()));
+    // Without the owner the bucket is taken to be the caller's.
+    assert_eq!(put(None).await, Ok(()));
+    let grant =
+        doc(json!([{"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::shared/*"}]));
+    set(&w.s3, Some(grant));
+    assert_eq!(put(Some(ACCT)).await, Ok(()));
+    assert_eq!(put(Some(OTHER)).await, Ok(()));
 }
