@@ -142,6 +142,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
         register_tasks(&dispatcher, &wired);
+        mamori_iam::register_tasks(&dispatcher, &iam);
         let logs_interval =
             chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
         mamori_cloudtrail::install(

@@ -45,8 +45,9 @@ pub async fn run(
         let outcome = if arn.starts_with("arn:aws:sns:") {
             let (subject, message) = notification(alarm, old_state, &account, &region);
             dispatcher
-                .call_as_service(
+                .call_as_service_from(
                     PRINCIPAL,
+                    &alarm.arn,
                     account.clone(),
                     region.clone(),
                     "sns",
