@@ -315,3 +315,31 @@ def test_simulation_takes_the_resource_policy(server):
     with pytest.raises(ClientError) as e:
         decide(owner="nobody")
     assert err(e)[0] == "InvalidInput"
+
+
+def test_devices_and_key_use_survive_kill_9(fresh_server):
+    srv = fresh_server
+    iam = srv.client("iam")
+    name = uniq("durable")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    dev = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    iam.enable_mfa_device(UserName=name, SerialNumber=dev["SerialNumber"],
+                          AuthenticationCode1=totp.at(now - datetime.timedelta(seconds=30)),
+                          AuthenticationCode2=totp.at(now))
+    creds = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+    client(srv, "sts", creds).get_caller_identity()
+    assert iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]["ServiceName"] == "sts"
+    srv.restart()
+    iam = srv.client("iam")
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=name)["MFADevices"]] == [dev["SerialNumber"]]
+    assert iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]["ServiceName"] == "sts"
+    # The code used to enable is spent; the next step's code opens a session.
+    time.sleep(30 - time.time() % 30 + 0.2)
+    c = totp.now()
+    got = client(srv, "sts", creds).get_session_token(SerialNumber=dev["SerialNumber"], TokenCode=c)
+    assert got["Credentials"]["AccessKeyId"].startswith("ASIA")
