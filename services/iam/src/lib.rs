@@ -98,11 +98,15 @@ const OPS: &[OpSpec] = ops![
     "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "CreateLoginProfile": &["PasswordReusePrevention and password expiry are not enforced"],
     "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
-    "CreateVirtualMFADevice", "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice": &["virtual devices of IAM users only: no hardware or FIDO devices, no root-user MFA"],
+    "ResyncMFADevice", "DeactivateMFADevice",
     "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices", "GetMFADevice",
     "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
     "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "ListInstanceProfiles",
-    "ListInstanceProfilesForRole", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
+    "ListInstanceProfilesForRole",
+    "AddRoleToInstanceProfile": &["iam:PassRole on the role is not checked"],
+    "RemoveRoleFromInstanceProfile",
     "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
 ];
 
