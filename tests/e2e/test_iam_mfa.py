@@ -343,3 +343,31 @@ def test_devices_and_key_use_survive_kill_9(fresh_server):
     c = totp.now()
     got = client(srv, "sts", creds).get_session_token(SerialNumber=dev["SerialNumber"], TokenCode=c)
     assert got["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def test_oidc_providers(server):
+    iam = server.client("iam")
+    host = f"{uniq('idp')}.example.com"
+    thumb = "a" * 40
+    arn = iam.create_open_id_connect_provider(Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"],
+                                              ThumbprintList=[thumb])["OpenIDConnectProviderArn"]
+    assert arn == f"arn:aws:iam::000000000000:oidc-provider/{host}"
+    with pytest.raises(ClientError) as e:
+        iam.create_open_id_connect_provider(Url=f"https://{host}", ThumbprintList=[thumb])
+    assert err(e)[0] == "EntityAlreadyExists"
+    for bad in [dict(Url=f"http://{host}", ThumbprintList=[thumb]), dict(Url=f"https://x.{host}", ThumbprintList=["z" * 40])]:
+        with pytest.raises(ClientError) as e:
+            iam.create_open_id_connect_provider(**bad)
+        assert err(e)[0] == "InvalidInput"
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="my-app")
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="sts.amazonaws.com")
+    iam.update_open_id_connect_provider_thumbprint(OpenIDConnectProviderArn=arn, ThumbprintList=["b" * 40])
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert (got["Url"], got["ClientIDList"], got["ThumbprintList"]) == (host, ["my-app"], ["b" * 40])
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert {"Arn": arn} in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    with pytest.raises(ClientError) as e:
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert err(e)[0] == "NoSuchEntity"

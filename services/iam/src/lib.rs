@@ -10,7 +10,8 @@
 //! Operations not built yet answer 501 NotImplemented (missing in docs/COVERAGE.md); see the
 //! GAP notes below.
 // GAP: hardware and FIDO MFA devices, and the root user's own MFA device.
-// GAP: SAML/OIDC providers, server certificates, SSH keys, service-specific credentials,
+// GAP: SAML providers (OIDC providers are stored, but nothing accepts their tokens),
+// server certificates, SSH keys, service-specific credentials,
 // credential reports, access advisor (GenerateServiceLastAccessedDetails).
 
 mod authorizer;
@@ -108,6 +109,11 @@ const OPS: &[OpSpec] = ops![
     "AddRoleToInstanceProfile": &["iam:PassRole on the role is not checked"],
     "RemoveRoleFromInstanceProfile",
     "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
+    "CreateOpenIDConnectProvider": &["stored only: STS AssumeRoleWithWebIdentity does not exist yet; ContextProvider and IdentityCenterInstanceArn are ignored"],
+    "GetOpenIDConnectProvider", "ListOpenIDConnectProviders", "DeleteOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint", "TagOpenIDConnectProvider",
+    "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags",
 ];
 
 #[async_trait]
