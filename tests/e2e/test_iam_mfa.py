@@ -315,3 +315,59 @@ def test_simulation_takes_the_resource_policy(server):
     with pytest.raises(ClientError) as e:
         decide(owner="nobody")
     assert err(e)[0] == "InvalidInput"
+
+
+def test_devices_and_key_use_survive_kill_9(fresh_server):
+    srv = fresh_server
+    iam = srv.client("iam")
+    name = uniq("durable")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    dev = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    iam.enable_mfa_device(UserName=name, SerialNumber=dev["SerialNumber"],
+                          AuthenticationCode1=totp.at(now - datetime.timedelta(seconds=30)),
+                          AuthenticationCode2=totp.at(now))
+    creds = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+    client(srv, "sts", creds).get_caller_identity()
+    assert iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]["ServiceName"] == "sts"
+    srv.restart()
+    iam = srv.client("iam")
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=name)["MFADevices"]] == [dev["SerialNumber"]]
+    assert iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]["ServiceName"] == "sts"
+    # The code used to enable is spent; the next step's code opens a session.
+    time.sleep(30 - time.time() % 30 + 0.2)
+    c = totp.now()
+    got = client(srv, "sts", creds).get_session_token(SerialNumber=dev["SerialNumber"], TokenCode=c)
+    assert got["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def test_oidc_providers(server):
+    iam = server.client("iam")
+    host = f"{uniq('idp')}.example.com"
+    thumb = "a" * 40
+    arn = iam.create_open_id_connect_provider(Url=f"https://{host}", ClientIDList=["sts.amazonaws.com"],
+                                              ThumbprintList=[thumb])["OpenIDConnectProviderArn"]
+    assert arn == f"arn:aws:iam::000000000000:oidc-provider/{host}"
+    with pytest.raises(ClientError) as e:
+        iam.create_open_id_connect_provider(Url=f"https://{host}", ThumbprintList=[thumb])
+    assert err(e)[0] == "EntityAlreadyExists"
+    for bad in [dict(Url=f"http://{host}", ThumbprintList=[thumb]), dict(Url=f"https://x.{host}", ThumbprintList=["z" * 40])]:
+        with pytest.raises(ClientError) as e:
+            iam.create_open_id_connect_provider(**bad)
+        assert err(e)[0] == "InvalidInput"
+    iam.add_client_id_to_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="my-app")
+    iam.remove_client_id_from_open_id_connect_provider(OpenIDConnectProviderArn=arn, ClientID="sts.amazonaws.com")
+    iam.update_open_id_connect_provider_thumbprint(OpenIDConnectProviderArn=arn, ThumbprintList=["b" * 40])
+    got = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert (got["Url"], got["ClientIDList"], got["ThumbprintList"]) == (host, ["my-app"], ["b" * 40])
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert {"Arn": arn} in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    with pytest.raises(ClientError) as e:
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+    assert err(e)[0] == "NoSuchEntity"

@@ -400,7 +400,7 @@ impl Authorizer for PolicyAuthorizer {
             _ => self.compiled(ctx)?,
         };
         let mut set_override = None;
-        let resources: Vec<String> = request.resources.clone();
+        let resources = &request.resources;
         if trust {
             let role = resources.first().map(String::as_str).unwrap_or("*");
             let mut set = compiled.set.clone();
@@ -456,8 +456,13 @@ impl Authorizer for PolicyAuthorizer {
             req.context.insert(key.clone(), value);
         }
         // Each resource is decided on its own so that the message names the one refused.
-        let star = ["*".to_owned()];
-        let each = if resources.is_empty() { &star[..] } else { &resources[..] };
+        let star;
+        let each = if resources.is_empty() {
+            star = ["*".to_owned()];
+            &star[..]
+        } else {
+            &resources[..]
+        };
         for resource in each {
             if !trust && let Some(set) = set_override.as_mut() {
                 set.resource_account = owner(resource).map(str::to_owned);

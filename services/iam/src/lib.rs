@@ -10,7 +10,8 @@
 //! Operations not built yet answer 501 NotImplemented (missing in docs/COVERAGE.md); see the
 //! GAP notes below.
 // GAP: hardware and FIDO MFA devices, and the root user's own MFA device.
-// GAP: SAML/OIDC providers, server certificates, SSH keys, service-specific credentials,
+// GAP: SAML providers (OIDC providers are stored, but nothing accepts their tokens),
+// server certificates, SSH keys, service-specific credentials,
 // credential reports, access advisor (GenerateServiceLastAccessedDetails).
 
 mod authorizer;
@@ -98,12 +99,21 @@ const OPS: &[OpSpec] = ops![
     "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "CreateLoginProfile": &["PasswordReusePrevention and password expiry are not enforced"],
     "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
-    "CreateVirtualMFADevice", "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice": &["virtual devices of IAM users only: no hardware or FIDO devices, no root-user MFA"],
+    "ResyncMFADevice", "DeactivateMFADevice",
     "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices", "GetMFADevice",
     "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
     "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "ListInstanceProfiles",
-    "ListInstanceProfilesForRole", "AddRoleToInstanceProfile", "RemoveRoleFromInstanceProfile",
+    "ListInstanceProfilesForRole",
+    "AddRoleToInstanceProfile": &["iam:PassRole on the role is not checked"],
+    "RemoveRoleFromInstanceProfile",
     "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
+    "CreateOpenIDConnectProvider": &["stored only: STS AssumeRoleWithWebIdentity does not exist yet; ContextProvider and IdentityCenterInstanceArn are ignored"],
+    "GetOpenIDConnectProvider", "ListOpenIDConnectProviders", "DeleteOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint", "TagOpenIDConnectProvider",
+    "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags",
 ];
 
 #[async_trait]

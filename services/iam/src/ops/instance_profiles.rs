@@ -165,6 +165,8 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             let (name, role) = (profile_name()?, role_name()?);
             let mut p = get(tx, acct, name)?;
             get_role(tx, acct, role)?;
+            // GAP: AWS also requires iam:PassRole on the role; only iam:AddRoleToInstanceProfile
+            // on the profile is authorized, so a caller can attach a role it could not pass.
             if !p.roles.is_empty() {
                 return Err(AwsError::new(
                     "LimitExceededException",

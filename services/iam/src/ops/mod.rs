@@ -8,6 +8,7 @@ mod entities;
 mod inline;
 mod instance_profiles;
 mod mfa;
+mod oidc;
 mod policies;
 mod simulate;
 
@@ -102,6 +103,16 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
         | "TagInstanceProfile"
         | "UntagInstanceProfile"
         | "ListInstanceProfileTags" => instance_profiles::call(ctx, op, input),
+        "CreateOpenIDConnectProvider"
+        | "GetOpenIDConnectProvider"
+        | "ListOpenIDConnectProviders"
+        | "DeleteOpenIDConnectProvider"
+        | "AddClientIDToOpenIDConnectProvider"
+        | "RemoveClientIDFromOpenIDConnectProvider"
+        | "UpdateOpenIDConnectProviderThumbprint"
+        | "TagOpenIDConnectProvider"
+        | "UntagOpenIDConnectProvider"
+        | "ListOpenIDConnectProviderTags" => oidc::call(ctx, op, input),
         _ => inline::call(ctx, op, input),
     }
 }
@@ -173,6 +184,13 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
         | "ListMFADeviceTags" => s(input, "SerialNumber").map(str::to_owned),
         "ListMFADevices" if s(input, "UserName").is_none() => Some(ctx.principal.arn.clone()),
         "ListInstanceProfiles" => Some(format!("arn:aws:iam::{acct}:instance-profile/")),
+        "CreateOpenIDConnectProvider" => s(input, "Url").map(|u| {
+            let rest = u.strip_prefix("https://").unwrap_or(u).trim_end_matches('/');
+            format!("arn:aws:iam::{acct}:oidc-provider/{rest}")
+        }),
+        _ if input.get("OpenIDConnectProviderArn").is_some() => {
+            s(input, "OpenIDConnectProviderArn").map(str::to_owned)
+        }
         "ListInstanceProfilesForRole" => entity("role", "RoleName"),
         _ if input.get("InstanceProfileName").is_some() => {
             s(input, "InstanceProfileName").map(|name| {
