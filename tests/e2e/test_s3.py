@@ -70,9 +70,20 @@ def test_cli_cp_ls_sync_small_and_multipart(server, tmp_path):
     back = tmp_path / "back"
     cli(server, "s3", "sync", f"s3://{bucket}/tree/", str(back))
     assert (back / "a" / "b" / "three with space.txt").read_text() == "a/b/three with space.txt"
+    # Copies inside S3 (CopyObject; UploadPartCopy above 8 MiB), move and recursive rm.
+    cli(server, "s3", "cp", f"s3://{bucket}/big.bin", f"s3://{bucket}/copy/big.bin")
+    cli(server, "s3", "cp", f"s3://{bucket}/dir/small.txt", f"s3://{bucket}/copy/small.txt")
+    cli(server, "s3", "mv", f"s3://{bucket}/copy/small.txt", f"s3://{bucket}/moved/small.txt")
+    copied = tmp_path / "copied.bin"
+    cli(server, "s3", "cp", f"s3://{bucket}/copy/big.bin", str(copied))
+    assert copied.read_bytes() == big.read_bytes()
+    keys = [o["Key"] for o in s3(server).list_objects_v2(Bucket=bucket)["Contents"]]
+    assert "moved/small.txt" in keys and "copy/small.txt" not in keys
     ls = server.aws("s3", "ls", f"s3://{bucket}/", check=False)
     assert "PRE dir/" in ls.stdout and "big.bin" in ls.stdout
     assert bucket in server.aws("s3", "ls", check=False).stdout
+    cli(server, "s3", "rb", f"s3://{bucket}", "--force")
+    assert bucket not in server.aws("s3", "ls", check=False).stdout
 
 
 def test_objects_with_boto3(server):
