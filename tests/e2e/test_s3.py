@@ -494,3 +494,56 @@ def test_multipart_api_and_virtual_host(server):
         if path == "/" and method == "GET":
             assert b"<Key>vh.txt</Key>" in data and b"<Key>m/obj</Key>" in data
     assert c.get_object(Bucket=bucket, Key="vh.txt")["Body"].read() == b"virtual"
+
+
+def chunked_put(server, bucket, key, body, trailer):
+    """PutObject as current botocore sends it: aws-chunked body, unsigned payload with a
+    trailing checksum header. Signed here by hand (the payload hash is the literal
+    STREAMING-UNSIGNED-PAYLOAD-TRAILER)."""
+    import datetime
+    import hmac
+    import http.client
+    when = datetime.datetime.now(datetime.timezone.utc)
+    amz_date = when.strftime("%Y%m%dT%H%M%SZ")
+    date = amz_date[:8]
+    payload = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n" + trailer.encode() + b"\r\n\r\n"
+    h = {
+        "host": f"127.0.0.1:{server.port}", "x-amz-date": amz_date, "content-encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-trailer": trailer.split(":")[0],
+        "x-amz-decoded-content-length": str(len(body)), "content-length": str(len(payload)),
+    }
+    signed = sorted(h)
+    canonical = "\n".join(["PUT", f"/{bucket}/{key}", "", "".join(f"{k}:{h[k]}\n" for k in signed),
+                           ";".join(signed), "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
+    scope = f"{date}/{REGION}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+
+    def mac(k, m):
+        return hmac.new(k, m.encode(), hashlib.sha256).digest()
+
+    k = mac(mac(mac(mac(("AWS4" + SECRET_KEY).encode(), date), REGION), "s3"), "aws4_request")
+    h["authorization"] = (f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{scope}, SignedHeaders={';'.join(signed)}, "
+                          f"Signature={hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()}")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("PUT", f"/{bucket}/{key}", body=payload, headers=h)
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def test_trailing_checksums_are_verified(server):
+    import zlib
+    c = s3(server)
+    bucket = name()
+    c.create_bucket(Bucket=bucket)
+    body = b"chunked body " * 100
+    crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    status, data = chunked_put(server, bucket, "good", body, f"x-amz-checksum-crc32:{crc}")
+    assert status == 200, data
+    got = c.get_object(Bucket=bucket, Key="good", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body and got["ChecksumCRC32"] == crc
+    assert "ContentEncoding" not in got  # aws-chunked is framing, not the object's encoding
+    status, data = chunked_put(server, bucket, "bad", body, "x-amz-checksum-crc32:AAAAAA==")
+    assert status == 400 and b"<Code>BadDigest</Code>" in data
+    with pytest.raises(ClientError) as e:
+        c.head_object(Bucket=bucket, Key="bad")
+    assert err(e)[1] == 404
