@@ -261,7 +261,7 @@ def test_bucket_policy_is_enforced(server):
     assert err(e) == ("AccessDenied", 403)
     policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{user}"},
-         "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*"},
+         "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/public/*"},
         {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{user}"},
          "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}",
          "Condition": {"StringLike": {"s3:prefix": "public/*"}}},
@@ -278,6 +278,14 @@ def test_bucket_policy_is_enforced(server):
     with pytest.raises(ClientError) as e:
         other.list_objects_v2(Bucket=bucket, Prefix="private/")
     assert err(e) == ("AccessDenied", 403)
+    # CopyObject needs s3:GetObject on its source too: the user may write under public/,
+    # but a copy from private/ is refused for the source read.
+    with pytest.raises(ClientError) as e:
+        other.copy_object(Bucket=bucket, Key="public/copy.txt", CopySource={"Bucket": bucket, "Key": "private/b.txt"})
+    assert err(e) == ("AccessDenied", 403)
+    assert "private/b.txt" in e.value.response["Error"]["Message"]
+    other.copy_object(Bucket=bucket, Key="public/copy.txt", CopySource={"Bucket": bucket, "Key": "public/a.txt"})
+    assert other.get_object(Bucket=bucket, Key="public/copy.txt")["Body"].read() == b"a"
     # The explicit deny binds even the bucket owner's root user.
     with pytest.raises(ClientError) as e:
         c.delete_object(Bucket=bucket, Key="private/b.txt")

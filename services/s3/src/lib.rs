@@ -74,10 +74,7 @@ const OPS: &[OpSpec] = &[
     OpSpec { name: "HeadObject", gaps: &["PartNumber is ignored"] },
     OpSpec { name: "DeleteObject", gaps: &["x-amz-mfa is required but its TOTP is not verified"] },
     OpSpec { name: "DeleteObjects", gaps: &["x-amz-mfa is required but its TOTP is not verified"] },
-    OpSpec {
-        name: "CopyObject",
-        gaps: &["the caller's s3:GetObject on the source is not authorized separately"],
-    },
+    OpSpec { name: "CopyObject", gaps: &[] },
     OpSpec { name: "ListObjects", gaps: &[] },
     OpSpec { name: "ListObjectsV2", gaps: &["FetchOwner always returns the owner"] },
     OpSpec {
@@ -89,10 +86,7 @@ const OPS: &[OpSpec] = &[
     OpSpec { name: "DeleteObjectTagging", gaps: &[] },
     OpSpec { name: "CreateMultipartUpload", gaps: &[] },
     OpSpec { name: "UploadPart", gaps: &[] },
-    OpSpec {
-        name: "UploadPartCopy",
-        gaps: &["the caller's s3:GetObject on the source is not authorized separately"],
-    },
+    OpSpec { name: "UploadPartCopy", gaps: &[] },
     OpSpec {
         name: "CompleteMultipartUpload",
         gaps: &["composite checksums of parts are not computed"],

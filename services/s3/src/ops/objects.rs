@@ -576,9 +576,21 @@ pub fn parse_copy_source(src: &str) -> Result<(String, String, Option<String>), 
     Ok((bucket.to_owned(), key.to_owned(), version))
 }
 
-/// Loads the source version of a copy.
+/// Loads the source version of a copy, once the caller is allowed to read it
+/// (`s3:GetObject`, or `s3:GetObjectVersion` for a version, under the source bucket's
+/// policy), as S3 requires of CopyObject and UploadPartCopy.
 pub fn copy_source(ctx: &Context, src: &str) -> Result<(Bucket, Version), AwsError> {
     let (sb, sk, sv) = parse_copy_source(src)?;
+    let policy = crate::state::read(ctx.dispatcher.store(), |tx| {
+        Ok(crate::state::BUCKETS
+            .get(tx, crate::state::BUCKET_PARTITION, &sb)
+            .map_err(db)?
+            .and_then(|b| b.policy))
+    })?;
+    let action = if sv.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
+    let request =
+        mamori_service::AuthzRequest::new(action, vec![format!("arn:aws:s3:::{sb}/{sk}")]);
+    ctx.dispatcher.authorize_also(ctx, "s3", &request, policy.as_deref(), &json!({}))?;
     crate::state::read(ctx.dispatcher.store(), |tx| {
         let bucket = bucket_of(ctx, tx, &json!({"Bucket": sb}))?;
         let entry = OBJECTS.get(tx, &sb, &sk).map_err(db)?;
