@@ -2,6 +2,7 @@
 
 mod buckets;
 mod config;
+mod copy;
 mod list;
 mod multipart;
 mod objects;
@@ -34,11 +35,11 @@ pub async fn call(
         "HeadObject" => objects::get_object(s3, ctx, input, false).await,
         "DeleteObject" => objects::delete_object(s3, ctx, input),
         "DeleteObjects" => objects::delete_objects(s3, ctx, input),
-        "CopyObject" => objects::copy_object(s3, ctx, input).await,
+        "CopyObject" => copy::copy_object(s3, ctx, input).await,
         "PutObjectTagging" | "GetObjectTagging" | "DeleteObjectTagging" => {
-            objects::object_tagging(ctx, operation, input)
+            copy::object_tagging(ctx, operation, input)
         }
-        "GetObjectAcl" | "PutObjectAcl" => objects::object_acl(ctx, operation, input),
+        "GetObjectAcl" | "PutObjectAcl" => copy::object_acl(ctx, operation, input),
         "ListObjects" => list::list_objects(ctx, input, false),
         "ListObjectsV2" => list::list_objects(ctx, input, true),
         "ListObjectVersions" => list::list_object_versions(ctx, input),

@@ -11,9 +11,8 @@ use mamori_service::Context;
 use md5::{Digest as _, Md5};
 use serde_json::{Value, json};
 
-use super::objects::{
-    commit_version, copy_source, parse_range, read_body, store_body, template, write_answer,
-};
+use super::copy::copy_source;
+use super::objects::{commit_version, parse_range, read_body, store_body, template, write_answer};
 use super::{bucket_of, now_ms, owner, s, secs};
 use crate::S3;
 use crate::checksum;
