@@ -287,6 +287,21 @@ impl Dispatcher {
         self.call(&ctx, service, operation, input).await
     }
 
+    /// Asks the authorizer about a further action of the call `ctx` is serving, with that
+    /// resource's own resource-based policy: S3's CopyObject must also be allowed
+    /// `s3:GetObject` on its source, under the source bucket's policy.
+    pub fn authorize_also(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        request: &AuthzRequest,
+        resource_policy: Option<&str>,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        let authorizer = self.authorizer.read().unwrap_or_else(|e| e.into_inner()).clone();
+        authorizer.authorize_call(ctx, service, request, resource_policy, input)
+    }
+
     async fn call_handler(
         &self,
         ctx: &Context,
