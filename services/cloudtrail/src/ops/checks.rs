@@ -70,7 +70,9 @@ pub async fn check_bucket(
         Ok(v) => v["Policy"].as_str().unwrap_or_default().to_owned(),
         Err(e) if e.code == "NotImplemented" => {
             // GAP: without S3 the bucket cannot be checked; deliveries report the error.
-            return Ok(BucketCheck::NoS3("NoSuchBucket".into()));
+            return Ok(BucketCheck::NoS3(
+                "S3 is not implemented by mamori yet; log files are not delivered to S3".into(),
+            ));
         }
         Err(e) if e.code == "NoSuchBucketPolicy" => return Err(insufficient()),
         Err(e) if e.code == "NoSuchBucket" => {
