@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
+from trail_bucket import seed_policy, trail_bucket
 
 ACCOUNT = "000000000000"
 LOG_KEY = re.compile(
@@ -24,29 +25,14 @@ DIGEST_KEY = re.compile(
     r"000000000000_CloudTrail-Digest_us-east-1_(.+)_us-east-1_\d{8}T\d{6}Z\.json\.gz$")
 
 
-def seed_policy(bucket):
-    """The seed's CloudTrail bucket policy (crates/mamori-template/tests/fixtures/cis.yaml)."""
-    return json.dumps({
-        "Version": "2012-10-17", "Id": bucket,
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
-             "Action": ["s3:GetBucketAcl"], "Resource": [f"arn:aws:s3:::{bucket}"]},
-            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
-             "Action": ["s3:PutObject"], "Resource": [f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*"],
-             "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
-        ]})
-
-
 def clock_now(srv):
     now = srv.advance(0)["now"]
     return datetime.datetime.fromisoformat(now.replace("Z", "+00:00"))
 
 
 def make_trail(srv, validation=True, **extra):
-    s3, ct = srv.client("s3"), srv.client("cloudtrail")
-    bucket = f"ct-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_policy(Bucket=bucket, Policy=seed_policy(bucket))
+    ct = srv.client("cloudtrail")
+    bucket = trail_bucket(srv)
     name = f"trail-{uuid.uuid4().hex[:8]}"
     arn = ct.create_trail(Name=name, S3BucketName=bucket, EnableLogFileValidation=validation,
                           **extra)["TrailARN"]
@@ -193,10 +179,8 @@ def test_topic_policy_is_checked_and_deliveries_notify(manual_server):
     srv = manual_server
     sns = srv.client("sns")
     topic = sns.create_topic(Name=f"ct-{uuid.uuid4().hex[:8]}")["TopicArn"]
-    s3, ct = srv.client("s3"), srv.client("cloudtrail")
-    bucket = f"ct-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_policy(Bucket=bucket, Policy=seed_policy(bucket))
+    ct = srv.client("cloudtrail")
+    bucket = trail_bucket(srv)
     name = f"trail-{uuid.uuid4().hex[:8]}"
     with pytest.raises(ClientError) as e:
         ct.create_trail(Name=name, S3BucketName=bucket, SnsTopicName=topic)
