@@ -144,7 +144,9 @@ def test_validate_logs_accepts_a_two_hour_digest_chain_and_reports_tampering(man
     # Delete another one.
     gone = log_keys(srv, bucket)[1]
     srv.client("s3").delete_object(Bucket=bucket, Key=gone)
-    out = validate(srv, arn, start, end).stdout
+    proc = validate(srv, arn, start, end)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
     assert f"s3://{bucket}/{gone}\tINVALID: not found" in out, out
 
 

@@ -224,7 +224,7 @@ pub fn string_to_sign(
 }
 
 /// The keys of `region` whose validity overlaps `[start, end]`, newest first, as
-/// ListPublicKeys returns them.
+/// ListPublicKeys returns them (neutral form: the blob `Value` in base64).
 pub fn public_keys(
     store: &Store,
     region: &str,
@@ -243,6 +243,8 @@ pub fn public_keys(
         .into_iter()
         .map(|k| {
             json!({
+                // The blob is the DER key (the aws CLI keeps blobs base64 and decodes
+                // this one itself).
                 "Value": k.public_pkcs1,
                 "ValidityStartTime": epoch(k.valid_from),
                 "ValidityEndTime": epoch(k.valid_to),
