@@ -25,6 +25,16 @@ DIGEST_KEY = re.compile(
     r"000000000000_CloudTrail-Digest_us-east-1_(.+)_us-east-1_\d{8}T\d{6}Z\.json\.gz$")
 
 
+@pytest.fixture(autouse=True)
+def drop_trails(manual_server):
+    """The shared manual server allows 5 trails a region: remove this file's trails."""
+    yield
+    ct = manual_server.client("cloudtrail")
+    for t in ct.list_trails()["Trails"]:
+        if t["Name"].startswith("trail-"):
+            ct.delete_trail(Name=t["Name"])
+
+
 def clock_now(srv):
     now = srv.advance(0)["now"]
     return datetime.datetime.fromisoformat(now.replace("Z", "+00:00"))

@@ -34,6 +34,8 @@ enum Msg {
 
 const QUEUE: usize = 65_536;
 const BATCH: usize = 1_000;
+/// How long the writer lets records gather after the first of a batch.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl Recorder {
     /// A recorder writing into `store` from a writer thread of its own (one thread, so
@@ -44,6 +46,12 @@ impl Recorder {
         let spawned = std::thread::Builder::new().name("cloudtrail-writer".into()).spawn(move || {
             // Ends when every sender (the recorder) is gone.
             while let Ok(first) = rx.recv() {
+                // Let a batch gather: one transaction and one wake-up for many records
+                // instead of a few (senders do not wake a writer that is not parked on
+                // the channel). History and deliveries see a record GATHER later at most.
+                if !matches!(first, Msg::Flush(_)) {
+                    std::thread::sleep(GATHER);
+                }
                 let mut records = Vec::with_capacity(BATCH);
                 let mut waiting = Vec::new();
                 let mut next = Some(first);
