@@ -130,8 +130,8 @@ pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
 pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEvent) {
     let (request, response) = shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
     let event_id = uuid::Uuid::new_v4().to_string();
-    let event = record::build(rec, &Shaped { request, response }, &event_id);
-    let region = event["awsRegion"].as_str().unwrap_or_default().to_owned();
+    let event = record::build_raw(rec, &Shaped { request, response }, &event_id);
+    let region = record::record_region(rec);
     let data = record::is_data_event(rec.service, &rec.operation);
     let stored = StoredEvent {
         event_id,
@@ -141,7 +141,7 @@ pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEven
         access_key_id: rec.principal.access_key_id.clone().unwrap_or_default(),
         username: record::username(rec),
         data,
-        record: serde_json::value::to_raw_value(&event).unwrap_or_else(|_| null_raw()),
+        record: event,
     };
     (format!("{}/{region}", rec.account), rec.time.timestamp_millis(), stored)
 }
