@@ -143,7 +143,7 @@ struct Event<'a> {
 }
 
 /// The region a record is filed under: us-east-1 for global services.
-pub fn record_region<'a>(rec: &'a AuditRecord) -> &'a str {
+pub fn record_region(rec: &AuditRecord) -> &str {
     if is_global(rec.service) { "us-east-1" } else { rec.region.as_str() }
 }
 
