@@ -40,6 +40,7 @@ pub struct CloudTrail;
 const TRAIL_GAPS: &[&str] = &[
     "only the home region's events are delivered (multi-region trails miss other regions' events)",
     "log files are not encrypted with the trail's KMS key",
+    "events recorded between the last delivery and StopLogging are not delivered",
 ];
 
 const OPS: &[OpSpec] = &[

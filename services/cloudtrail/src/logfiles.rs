@@ -123,6 +123,9 @@ pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     // Events recorded before this instant are in the store before the cursor is read.
     dispatcher.flush_audit().await;
     for trail in logging_trails(dispatcher) {
+        // GAP: events recorded between the last delivery and StopLogging are not
+        // delivered (AWS delivers them); multi-region trails deliver only their home
+        // region's events, and organization trails only the owner account's.
         if !trail.is_logging || trail.s3_bucket_name.is_empty() {
             continue;
         }
