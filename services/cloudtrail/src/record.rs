@@ -162,7 +162,13 @@ pub fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Box<RawV
     };
     let mut identity = match &p.kind {
         PrincipalKind::Root => user("Root"),
-        PrincipalKind::IamUser { name } => Identity { user_name: Some(name), ..user("IAMUser") },
+        PrincipalKind::IamUser { name } => {
+            // Temporary credentials of the user itself (GetSessionToken) carry MFA state.
+            let session_context = access_key.starts_with("ASIA").then(|| {
+                json!({"attributes": {"mfaAuthenticated": if p.mfa { "true" } else { "false" }}})
+            });
+            Identity { user_name: Some(name), session_context, ..user("IAMUser") }
+        }
         PrincipalKind::AssumedRole { role, .. } => {
             let role_id = p.user_id.split(':').next().unwrap_or_default();
             let context = json!({
