@@ -286,6 +286,10 @@ mod tests {
         }
     }
 
+    fn root_again(account: &AccountId) -> Principal {
+        Principal::root(account.clone())
+    }
+
     #[test]
     fn records_carry_aws_fields() {
         let account = AccountId::parse("111122223333").unwrap();
@@ -322,6 +326,31 @@ mod tests {
         assert_eq!(ev["eventCategory"], "Data");
         assert_eq!(ev["managementEvent"], false);
         assert_eq!(ev["sourceIPAddress"], "cloudtrail.amazonaws.com");
+
+        // Field order follows AWS's records.
+        let raw = build_raw(
+            &record(root_again(&account), "sts", "GetCallerIdentity", None),
+            &shaped,
+            "e4",
+        );
+        let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(raw.get())
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys[..4], ["eventVersion", "userIdentity", "eventTime", "eventSource"]);
+        assert_eq!(keys.last().map(String::as_str), Some("eventCategory"));
+
+        let mut user = root_again(&account);
+        user.kind = PrincipalKind::IamUser { name: "bob".into() };
+        user.access_key_id = Some("ASIAEXAMPLE".into());
+        user.mfa = true;
+        let ev = build(&record(user.clone(), "s3", "ListBuckets", None), &shaped, "e5");
+        assert_eq!(ev["userIdentity"]["userName"], "bob");
+        assert_eq!(ev["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "true");
+        user.access_key_id = Some("AKIAEXAMPLE".into());
+        let ev = build(&record(user, "s3", "ListBuckets", None), &shaped, "e6");
+        assert!(ev["userIdentity"].get("sessionContext").is_none(), "long-term keys have none");
 
         let ev = build(&record(Principal::root(account), "iam", "ListUsers", None), &shaped, "e3");
         assert_eq!(ev["awsRegion"], "us-east-1", "global services are recorded in us-east-1");
