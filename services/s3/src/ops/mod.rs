@@ -67,6 +67,10 @@ pub fn bucket_of(
     let name = s(input, "Bucket").unwrap_or_default();
     let bucket = crate::state::load_bucket(tx, name)?;
     check_owner(ctx, &bucket)?;
+    // x-amz-expected-bucket-owner: S3 answers 403 when the bucket is someone else's.
+    if s(input, "ExpectedBucketOwner").is_some_and(|o| o != bucket.account) {
+        return Err(AwsError::new("AccessDenied", "Access Denied"));
+    }
     Ok(bucket)
 }
 

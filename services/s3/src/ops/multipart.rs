@@ -272,7 +272,7 @@ pub fn list_parts(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .collect();
     let mut res = json!({
         "Bucket": bucket.name, "Key": key, "UploadId": id, "MaxParts": max, "IsTruncated": truncated,
-        "PartNumberMarker": marker.to_string(),
+        "PartNumberMarker": marker,
         "Initiator": {"ID": upload.initiator, "DisplayName": upload.initiator},
         "Owner": owner(&bucket.account), "StorageClass": "STANDARD",
     });
@@ -280,7 +280,7 @@ pub fn list_parts(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         res["Parts"] = json!(parts);
     }
     if truncated && let Some((n, _)) = all.get(max - 1) {
-        res["NextPartNumberMarker"] = json!(n.to_string());
+        res["NextPartNumberMarker"] = json!(n);
     }
     Ok(res)
 }
