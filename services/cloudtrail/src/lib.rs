@@ -40,7 +40,6 @@ pub struct CloudTrail;
 const TRAIL_GAPS: &[&str] = &[
     "only the home region's events are delivered (multi-region trails miss other regions' events)",
     "log files are not encrypted with the trail's KMS key",
-    "events recorded between the last delivery and StopLogging are not delivered",
 ];
 
 const OPS: &[OpSpec] = &[
@@ -106,8 +105,8 @@ impl Service for CloudTrail {
             "GetTrail" => trails::get_trail(ctx, input),
             "ListTrails" => trails::list_trails(ctx),
             "GetTrailStatus" => trails::get_trail_status(ctx, input),
-            "StartLogging" => trails::set_logging(ctx, input, true),
-            "StopLogging" => trails::set_logging(ctx, input, false),
+            "StartLogging" => trails::set_logging(ctx, input, true).await,
+            "StopLogging" => trails::set_logging(ctx, input, false).await,
             "PutEventSelectors" => trails::put_event_selectors(ctx, input),
             "GetEventSelectors" => trails::get_event_selectors(ctx, input),
             "PutInsightSelectors" => trails::put_insight_selectors(ctx, input),

@@ -123,10 +123,10 @@ pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     // Events recorded before this instant are in the store before the cursor is read.
     dispatcher.flush_audit().await;
     for trail in logging_trails(dispatcher) {
-        // GAP: events recorded between the last delivery and StopLogging are not
-        // delivered (AWS delivers them); multi-region trails deliver only their home
-        // region's events, and organization trails only the owner account's.
-        if !trail.is_logging || trail.s3_bucket_name.is_empty() {
+        // GAP: multi-region trails deliver only their home region's events, and
+        // organization trails only the owner account's.
+        let stopped_with_backlog = !trail.is_logging && trail.status.stop_cursor.is_some();
+        if !(trail.is_logging || stopped_with_backlog) || trail.s3_bucket_name.is_empty() {
             continue;
         }
         let (account, name) = (trail.account.clone(), trail.name.clone());
@@ -156,17 +156,38 @@ async fn deliver_file(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<
             }
         },
     };
-    let records = match store.read(|tx| EVENTS.since_id(tx, &part, cursor, FILE_EVENTS)) {
+    let mut records = match store.read(|tx| EVENTS.since_id(tx, &part, cursor, FILE_EVENTS)) {
         Ok(r) => r,
         Err(err) => {
             tracing::error!(error = %err, trail = %trail.arn(), "cannot read events to deliver");
             return false;
         }
     };
+    // A stopped trail delivers what was recorded before StopLogging, then nothing.
+    let stop = if trail.is_logging { None } else { trail.status.stop_cursor };
+    let mut full = records.len() == FILE_EVENTS;
+    if let Some(stop) = stop {
+        records.retain(|r| r.id <= stop);
+        full = full && records.last().is_some_and(|r| r.id < stop);
+        if records.is_empty() {
+            let res = store.write(|tx| {
+                let Some(mut current) = TRAILS.get(tx, &trail.account, &trail.name)? else {
+                    return Ok(());
+                };
+                if !current.is_logging {
+                    current.status.stop_cursor = None;
+                }
+                TRAILS.put(tx, &trail.account, &trail.name, &current)
+            });
+            if let Err(err) = res {
+                tracing::error!(error = %err, trail = %trail.arn(), "cannot save the S3 delivery status");
+            }
+            return false;
+        }
+    }
     if records.is_empty() {
         return false;
     }
-    let full = records.len() == FILE_EVENTS;
     let last_id = records.last().map_or(cursor, |r| r.id);
     let chosen: Vec<_> = records.iter().filter(|r| selected(&trail, &r.value)).collect();
     let mut file = None;

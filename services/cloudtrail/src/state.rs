@@ -94,6 +94,9 @@ pub struct DeliveryStatus {
     /// Last event id delivered to S3, per partition.
     #[serde(default)]
     pub s3_cursor: Vec<(String, i64)>,
+    /// After StopLogging: the last event id recorded before it, still to be delivered.
+    #[serde(default)]
+    pub stop_cursor: Option<i64>,
     /// Last successful log file delivery.
     #[serde(default)]
     pub latest_delivery_time: Option<DateTime<Utc>>,

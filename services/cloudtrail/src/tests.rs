@@ -225,3 +225,28 @@ async fn log_files_and_a_verifiable_digest_chain_are_delivered() {
     let status = w.call("GetTrailStatus", json!({"Name": "main"})).await.unwrap();
     assert!(status["LatestDigestDeliveryTime"].is_number());
 }
+
+#[tokio::test]
+async fn a_stopped_trail_delivers_what_was_recorded_before_stop_logging() {
+    let w = World::new();
+    *w.s3.policy.lock().unwrap() = Some(POLICY.into());
+    w.call("CreateTrail", json!({"Name": "main", "S3BucketName": "logs"})).await.unwrap();
+    w.call("StartLogging", json!({"Name": "main"})).await.unwrap();
+    w.call("DescribeTrails", json!({})).await.unwrap();
+    w.call("StopLogging", json!({"Name": "main"})).await.unwrap();
+    w.call("ListTrails", json!({})).await.unwrap();
+    w.advance(300).await;
+    let names: Vec<String> = w
+        .objects("/CloudTrail/")
+        .iter()
+        .flat_map(|(_, body, _)| {
+            let doc: Value = serde_json::from_slice(body).unwrap();
+            doc["Records"].as_array().unwrap().clone()
+        })
+        .map(|r| r["eventName"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"DescribeTrails".to_owned()), "{names:?}");
+    assert!(!names.contains(&"ListTrails".to_owned()), "{names:?}");
+    w.advance(600).await;
+    assert_eq!(w.objects("/CloudTrail/").len(), 1, "nothing after the final delivery");
+}

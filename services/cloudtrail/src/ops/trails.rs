@@ -372,8 +372,12 @@ pub fn get_trail_status(ctx: &Context, input: Value) -> Result<Value, AwsError> 
 }
 
 /// Implements `StartLogging` and `StopLogging`.
-pub fn set_logging(ctx: &Context, input: Value, on: bool) -> Result<Value, AwsError> {
+pub async fn set_logging(ctx: &Context, input: Value, on: bool) -> Result<Value, AwsError> {
     let input: NameInput = parse_input(input)?;
+    if !on {
+        // Every call answered before StopLogging is stored, so the final delivery has it.
+        ctx.dispatcher.flush_audit().await;
+    }
     let mut t = load(ctx, &input.name)?;
     if on && !t.is_logging {
         t.start_logging_time = Some(ctx.time);
@@ -385,8 +389,13 @@ pub fn set_logging(ctx: &Context, input: Value, on: bool) -> Result<Value, AwsEr
         if t.log_file_validation_enabled {
             t.status.digest.start = Some(ctx.time);
         }
+        t.status.stop_cursor = None;
     } else if !on && t.is_logging {
         t.stop_logging_time = Some(ctx.time);
+        // What was recorded until now is still delivered to S3, as AWS does.
+        let part = ctx.partition();
+        let last = ctx.dispatcher.store().read(|tx| EVENTS.last_id(tx, &part)).map_err(db)?;
+        t.status.stop_cursor = Some(last);
     }
     t.is_logging = on;
     save(ctx, &t)?;
