@@ -13,6 +13,7 @@ mod clock;
 mod context;
 mod credentials;
 mod dispatcher;
+mod mfa;
 mod scheduler;
 mod service;
 
@@ -24,6 +25,9 @@ pub use credentials::{
     StoredAccessKey, StoredPrincipalKind,
 };
 pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher};
+pub use mfa::{
+    MFA_DEVICES, StoredMfaDevice, base32_decode, base32_encode, find_step, time_step, totp,
+};
 pub use scheduler::{Scheduler, Task};
 pub use service::{OpSpec, Service, parse_input, to_output};
 

@@ -113,8 +113,10 @@ async fn put_object(
     if let Some(m) = metadata {
         input["Metadata"] = m;
     }
-    // GAP: aws:SourceArn (the trail ARN) is not in the request context yet.
-    dispatcher.call_as_service(PRINCIPAL, account, region, "s3", "PutObject", input).await?;
+    // The bucket policy sees aws:SourceArn = the trail and aws:SourceAccount.
+    dispatcher
+        .call_as_service_from(PRINCIPAL, &trail.arn(), account, region, "s3", "PutObject", input)
+        .await?;
     Ok(())
 }
 
@@ -260,8 +262,9 @@ async fn notify(dispatcher: &Arc<Dispatcher>, trail: &Trail, key: &str, now: Dat
     };
     let message = json!({"s3Bucket": trail.s3_bucket_name, "s3ObjectKey": [key]}).to_string();
     let input = json!({"TopicArn": topic, "Message": message});
-    let result =
-        dispatcher.call_as_service(PRINCIPAL, account, region, "sns", "Publish", input).await;
+    let result = dispatcher
+        .call_as_service_from(PRINCIPAL, &trail.arn(), account, region, "sns", "Publish", input)
+        .await;
     if let Err(e) = &result {
         tracing::warn!(trail = %trail.arn(), topic = %topic, code = %e.code, "delivery notification failed");
     }
