@@ -46,9 +46,7 @@ const OPS: &[OpSpec] = &[
     OpSpec { name: "AddTags", gaps: &[] },
     OpSpec {
         name: "CreateTrail",
-        gaps: &[
-            "the bucket policy is evaluated for PutObject only (not GetBucketAcl); KMS key and CloudWatch Logs role policies are not evaluated",
-        ],
+        gaps: &["KMS key and CloudWatch Logs role policies are not evaluated"],
     },
     OpSpec { name: "DeleteTrail", gaps: &[] },
     OpSpec { name: "DescribeTrails", gaps: &[] },

@@ -113,6 +113,7 @@ async fn put_object(
     if let Some(m) = metadata {
         input["Metadata"] = m;
     }
+    // GAP: the trail's KmsKeyId is not applied (the bucket's default encryption is).
     // The bucket policy sees aws:SourceArn = the trail and aws:SourceAccount.
     dispatcher
         .call_as_service_from(PRINCIPAL, &trail.arn(), account, region, "s3", "PutObject", input)

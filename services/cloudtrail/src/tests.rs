@@ -69,6 +69,8 @@ impl Service for FakeS3 {
 
 const POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::logs"},
+    {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
      "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs/AWSLogs/111122223333/*",
      "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}"#;
 

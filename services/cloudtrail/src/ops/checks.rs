@@ -48,8 +48,8 @@ pub enum BucketCheck {
     NoS3(String),
 }
 
-/// Checks the bucket exists and its policy lets CloudTrail put log files under
-/// `[prefix/]AWSLogs/<account>/` with `x-amz-acl: bucket-owner-full-control`.
+/// Checks the bucket exists and its policy lets CloudTrail read its ACL and put log
+/// files under `[prefix/]AWSLogs/<account>/` with `x-amz-acl: bucket-owner-full-control`.
 pub async fn check_bucket(
     ctx: &Context,
     bucket: &str,
@@ -93,8 +93,11 @@ pub async fn check_bucket(
         ("aws:SourceArn", trail_arn),
         ("aws:SourceAccount", ctx.account.as_str()),
     ];
-    // GAP: s3:GetBucketAcl, which AWS also requires, is not checked.
-    if service_allowed(&doc, "s3:PutObject", &resource, &context) {
+    // AWS asks for both: reading the bucket ACL and putting objects with the owner's ACL.
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    if service_allowed(&doc, "s3:GetBucketAcl", &bucket_arn, &context[1..])
+        && service_allowed(&doc, "s3:PutObject", &resource, &context)
+    {
         Ok(BucketCheck::Ok)
     } else {
         Err(insufficient())
@@ -209,5 +212,7 @@ mod tests {
         let other_service = SEED.replace("cloudtrail.amazonaws.com", "config.amazonaws.com");
         let res = "arn:aws:s3:::b/AWSLogs/111122223333/CloudTrail/x";
         assert!(!service_allowed(&other_service, "s3:PutObject", res, &[acl]));
+        assert!(service_allowed(SEED, "s3:GetBucketAcl", "arn:aws:s3:::b", &[]));
+        assert!(!service_allowed(SEED, "s3:GetBucketAcl", "arn:aws:s3:::other", &[]));
     }
 }
