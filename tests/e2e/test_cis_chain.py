@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cis import CIS_FILTERS
+from trail_bucket import trail_bucket
 from test_sns import Listener, subscribe_confirmed, verify_signature
 
 # The seed's SNSAlertTopicPolicy: anyone may publish.
@@ -47,8 +48,7 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
                                                        "metricValue": "1"}])
     group_arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
     trail = f"cis-{uid}"
-    manual_server.client("s3").create_bucket(Bucket=f"cis-bucket-{uid}")
-    ct.create_trail(Name=trail, S3BucketName=f"cis-bucket-{uid}", IsMultiRegionTrail=True,
+    ct.create_trail(Name=trail, S3BucketName=trail_bucket(manual_server), IsMultiRegionTrail=True,
                     EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=group_arn,
                     CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
     ct.start_logging(Name=trail)
@@ -126,8 +126,7 @@ def test_unauthorized_calls_raise_cis_3_1_after_six_breaching_minutes(manual_ser
     logs.put_metric_filter(logGroupName=group, filterName=name, filterPattern=pattern,
                            metricTransformations=[{"metricName": name, "metricNamespace": namespace, "metricValue": "1"}])
     arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
-    manual_server.client("s3").create_bucket(Bucket=f"cis31-bucket-{uid}")
-    ct.create_trail(Name=f"cis31-{uid}", S3BucketName=f"cis31-bucket-{uid}", CloudWatchLogsLogGroupArn=arn,
+    ct.create_trail(Name=f"cis31-{uid}", S3BucketName=trail_bucket(manual_server), CloudWatchLogsLogGroupArn=arn,
                     CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
     ct.start_logging(Name=f"cis31-{uid}")
     alarm = f"Warning-{uid}-CloudTrail-Unauthorized-API-Calls"

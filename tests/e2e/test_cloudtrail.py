@@ -8,6 +8,8 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from trail_bucket import trail_bucket
+
 
 def lookup(ct, key, value, attempts=50, **kw):
     """Event history is written asynchronously (within milliseconds): poll briefly."""
@@ -103,24 +105,23 @@ def test_lookup_via_aws_cli(server):
 
 def test_trail_lifecycle_and_validation(server):
     ct = server.client("cloudtrail")
-    server.client("s3").create_bucket(Bucket="cis-trail-bucket")
     name = f"trail-{uuid.uuid4().hex[:8]}"
-    created = ct.create_trail(Name=name, S3BucketName="cis-trail-bucket", IsMultiRegionTrail=True,
+    bucket = trail_bucket(server)
+    created = ct.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=True,
                               EnableLogFileValidation=True, TagsList=[{"Key": "team", "Value": "sec"}])
     assert created["TrailARN"] == f"arn:aws:cloudtrail:us-east-1:000000000000:trail/{name}"
     assert created["LogFileValidationEnabled"] is True
     with pytest.raises(ClientError) as exc:
-        ct.create_trail(Name=name, S3BucketName="b")
+        ct.create_trail(Name=name, S3BucketName=bucket)
     assert exc.value.response["Error"]["Code"] == "TrailAlreadyExistsException"
     for bad in ["ab", "-bad", "bad..name", "10.0.0.1"]:
         with pytest.raises(ClientError) as exc:
-            ct.create_trail(Name=bad, S3BucketName="b")
+            ct.create_trail(Name=bad, S3BucketName=bucket)
         assert exc.value.response["Error"]["Code"] == "InvalidTrailNameException", bad
     assert ct.get_trail_status(Name=name)["IsLogging"] is False
     ct.start_logging(Name=created["TrailARN"])
     status = ct.get_trail_status(Name=name)
     assert status["IsLogging"] is True and "StartLoggingTime" in status
-    # S3 is served now and the bucket exists, so CreateTrail records no delivery warning.
     assert "LatestDeliveryError" not in status
     trails = ct.describe_trails(trailNameList=[name])["trailList"]
     assert len(trails) == 1 and trails[0]["HomeRegion"] == "us-east-1" and trails[0]["IsMultiRegionTrail"]
@@ -148,14 +149,14 @@ def test_trail_lifecycle_and_validation(server):
 
 def test_log_group_destination_must_exist(server):
     ct = server.client("cloudtrail")
-    server.client("s3").create_bucket(Bucket="cis-trail-bucket")
+    bucket = trail_bucket(server)
     with pytest.raises(ClientError) as exc:
-        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="cis-trail-bucket",
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName=bucket,
                         CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:nope:*",
                         CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrailToLogs")
     assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsLogGroupArnException"
     with pytest.raises(ClientError) as exc:
-        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="cis-trail-bucket",
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName=bucket,
                         CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:g:*")
     assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsRoleArnException"
 

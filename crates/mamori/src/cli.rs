@@ -118,6 +118,14 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_CLOUDTRAIL_LOGS_INTERVAL", default_value_t = 0.5, value_parser = parse_interval)]
     pub cloudtrail_logs_interval: f64,
 
+    /// Seconds between CloudTrail log file deliveries to S3 (AWS: about 5 minutes).
+    #[arg(long, alias = "trail-delivery-interval", env = "MAMORI_CLOUDTRAIL_S3_INTERVAL", default_value_t = 300.0, value_parser = parse_interval)]
+    pub cloudtrail_s3_interval: f64,
+
+    /// Seconds between CloudTrail digest files (AWS: every hour).
+    #[arg(long, env = "MAMORI_CLOUDTRAIL_DIGEST_INTERVAL", default_value_t = 3600.0, value_parser = parse_interval)]
+    pub cloudtrail_digest_interval: f64,
+
     /// SMTP relay for SNS email subscriptions (`smtp://host:port`, no TLS or auth);
     /// without one, emails are kept in the outbox at `GET /_mamori/sns/outbox`.
     #[arg(long, env = "MAMORI_SMTP_URL")]

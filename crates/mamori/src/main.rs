@@ -163,12 +163,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
         register_tasks(&dispatcher, &wired);
         mamori_iam::register_tasks(&dispatcher, &iam);
-        let logs_interval =
-            chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
+        let ms = |secs: f64| chrono::TimeDelta::milliseconds((secs * 1000.0) as i64);
+        let intervals = mamori_cloudtrail::Intervals {
+            logs: ms(args.cloudtrail_logs_interval),
+            s3: ms(args.cloudtrail_s3_interval),
+            digest: ms(args.cloudtrail_digest_interval),
+        };
         mamori_cloudtrail::install(
             &dispatcher,
             args.cloudtrail_recording.then(cloudtrail_shaper),
-            logs_interval,
+            intervals,
         );
         server::run(dispatcher, args, listener, wired).await
     })

@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 
 use crate::ops::trails::log_group_name;
 use crate::selectors;
-use crate::state::{EVENTS, TRAILS, Trail};
+use crate::state::{EVENTS, StoredEvent, TRAILS, Trail};
 
-const PRINCIPAL: &str = "cloudtrail.amazonaws.com";
+/// The principal CloudTrail delivers as.
+pub const PRINCIPAL: &str = "cloudtrail.amazonaws.com";
 /// Events read per trail and run.
 const READ_BATCH: usize = 5_000;
 /// PutLogEvents limits: 10,000 events, 1,048,576 bytes with 26 bytes per event.
@@ -53,6 +54,20 @@ pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     }
 }
 
+/// Whether `trail` delivers `ev` (its selectors, IncludeGlobalServiceEvents).
+pub fn selected(trail: &Trail, ev: &StoredEvent) -> bool {
+    let selected = if trail.has_custom_event_selectors() {
+        let rec: Value = serde_json::from_str(ev.record.get()).unwrap_or(Value::Null);
+        selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &rec)
+    } else {
+        // The default selector: every management event.
+        !ev.data
+    };
+    selected
+        && (trail.include_global_service_events
+            || !crate::record::is_global_source(&ev.event_source))
+}
+
 /// Batches of [`READ_BATCH`] events delivered per trail and run.
 const MAX_BATCHES_PER_RUN: usize = 100;
 
@@ -80,22 +95,9 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
     };
     let full = records.len() == READ_BATCH;
     let Some(last_id) = records.last().map(|r| r.id) else { return false };
-    let custom = trail.has_custom_event_selectors();
     let mut events: Vec<(i64, String)> = records
         .into_iter()
-        .filter(|r| {
-            let ev = &r.value;
-            let selected = if custom {
-                let rec: Value = serde_json::from_str(ev.record.get()).unwrap_or(Value::Null);
-                selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &rec)
-            } else {
-                // The default selector: every management event.
-                !ev.data
-            };
-            selected
-                && (trail.include_global_service_events
-                    || !crate::record::is_global_source(&ev.event_source))
-        })
+        .filter(|r| selected(&trail, &r.value))
         .map(|r| (r.ts, r.value.record.get().to_owned()))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);

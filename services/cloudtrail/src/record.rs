@@ -3,7 +3,9 @@
 //! and <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>.
 
 use mamori_service::{AuditRecord, PrincipalKind};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 /// The event version written in every record.
 pub const EVENT_VERSION: &str = "1.11";
@@ -63,6 +65,21 @@ pub fn is_data_event(service: &str, operation: &str) -> bool {
     }
 }
 
+/// `eventTime`: `2026-12-03T14:05:09Z`. Written by hand: chrono's format strings are
+/// parsed again at every call, a visible share of the recorder's time.
+pub fn event_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike as _, Timelike as _};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Everything about a call the record needs besides the audit record itself.
 #[derive(Debug, Clone)]
 pub struct Shaped {
@@ -72,118 +89,158 @@ pub struct Shaped {
     pub response: Value,
 }
 
-/// The CloudTrail record of a call, with a fresh `eventID`.
-pub fn build(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Value {
+/// `userIdentity`, fields in AWS's order; absent ones are skipped.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_context: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoked_by: Option<&'a str>,
+}
+
+/// A record, serialized straight from borrowed fields (building a `serde_json::Map`
+/// first cost the recorder a key allocation and a hash per field).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Event<'a> {
+    event_version: &'a str,
+    user_identity: Identity<'a>,
+    event_time: String,
+    event_source: String,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: &'a str,
+    user_agent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    request_parameters: &'a Value,
+    response_elements: &'a Value,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: &'a str,
+    read_only: bool,
+    event_type: &'a str,
+    management_event: bool,
+    recipient_account_id: &'a str,
+    event_category: &'a str,
+}
+
+/// The region a record is filed under: us-east-1 for global services.
+pub fn record_region(rec: &AuditRecord) -> &str {
+    if is_global(rec.service) { "us-east-1" } else { rec.region.as_str() }
+}
+
+/// The CloudTrail record of a call, with a fresh `eventID`, as JSON text.
+pub fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Box<RawValue> {
     let p = &rec.principal;
     let account = p.account.as_str();
-    let mut identity = Map::new();
-    let access_key = p.access_key_id.clone().unwrap_or_default();
-    match &p.kind {
-        PrincipalKind::Root => {
-            identity.insert("type".into(), json!("Root"));
-            identity.insert("principalId".into(), json!(p.user_id));
-            identity.insert("arn".into(), json!(p.arn));
-            identity.insert("accountId".into(), json!(account));
-            identity.insert("accessKeyId".into(), json!(access_key));
-        }
+    let access_key = p.access_key_id.as_deref().unwrap_or_default();
+    let user = |kind| Identity {
+        kind,
+        principal_id: Some(&p.user_id),
+        arn: Some(&p.arn),
+        account_id: Some(account),
+        access_key_id: Some(access_key),
+        ..Identity::default()
+    };
+    let mut identity = match &p.kind {
+        PrincipalKind::Root => user("Root"),
         PrincipalKind::IamUser { name } => {
-            identity.insert("type".into(), json!("IAMUser"));
-            identity.insert("principalId".into(), json!(p.user_id));
-            identity.insert("arn".into(), json!(p.arn));
-            identity.insert("accountId".into(), json!(account));
-            identity.insert("accessKeyId".into(), json!(access_key));
-            identity.insert("userName".into(), json!(name));
             // Temporary credentials of the user itself (GetSessionToken) carry MFA state.
-            if access_key.starts_with("ASIA") {
-                let mfa = if p.mfa { "true" } else { "false" };
-                identity.insert(
-                    "sessionContext".into(),
-                    json!({"attributes": {"mfaAuthenticated": mfa}}),
-                );
-            }
+            let session_context = access_key.starts_with("ASIA").then(|| {
+                json!({"attributes": {"mfaAuthenticated": if p.mfa { "true" } else { "false" }}})
+            });
+            Identity { user_name: Some(name), session_context, ..user("IAMUser") }
         }
         PrincipalKind::AssumedRole { role, .. } => {
-            identity.insert("type".into(), json!("AssumedRole"));
-            identity.insert("principalId".into(), json!(p.user_id));
-            identity.insert("arn".into(), json!(p.arn));
-            identity.insert("accountId".into(), json!(account));
-            identity.insert("accessKeyId".into(), json!(access_key));
             let role_id = p.user_id.split(':').next().unwrap_or_default();
-            identity.insert(
-                "sessionContext".into(),
-                json!({
-                    "sessionIssuer": {
-                        "type": "Role",
-                        "principalId": role_id,
-                        "arn": format!("arn:aws:iam::{account}:role/{role}"),
-                        "accountId": account,
-                        "userName": role,
-                    },
-                    "attributes": {"mfaAuthenticated": if p.mfa { "true" } else { "false" }},
-                }),
-            );
+            let context = json!({
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": role_id,
+                    "arn": format!("arn:aws:iam::{account}:role/{role}"),
+                    "accountId": account,
+                    "userName": role,
+                },
+                "attributes": {"mfaAuthenticated": if p.mfa { "true" } else { "false" }},
+            });
+            Identity { session_context: Some(context), ..user("AssumedRole") }
         }
         PrincipalKind::Service(name) => {
-            identity.insert("type".into(), json!("AWSService"));
-            identity.insert("invokedBy".into(), json!(name));
+            Identity { kind: "AWSService", invoked_by: Some(name), ..Identity::default() }
         }
-        PrincipalKind::Anonymous => {
-            identity.insert("type".into(), json!("AWSAccount"));
-            identity.insert("principalId".into(), json!(""));
-            identity.insert("accountId".into(), json!("anonymous"));
-        }
-    }
+        PrincipalKind::Anonymous => Identity {
+            kind: "AWSAccount",
+            principal_id: Some(""),
+            account_id: Some("anonymous"),
+            ..Identity::default()
+        },
+    };
     if let Some(by) = &rec.invoked_by {
-        identity.insert("invokedBy".into(), json!(by));
+        identity.invoked_by = Some(by);
     }
     let data = is_data_event(rec.service, &rec.operation);
     let service_event = matches!(p.kind, PrincipalKind::Service(_)) && rec.invoked_by.is_none();
     let (source_ip, user_agent) = match &p.kind {
-        PrincipalKind::Service(name) => (name.clone(), name.clone()),
-        _ => (rec.source_ip.clone(), truncate(&rec.user_agent, 1024)),
+        PrincipalKind::Service(name) => (name.as_str(), name.as_str()),
+        _ => (rec.source_ip.as_str(), truncate(&rec.user_agent, 1024)),
     };
-    let region =
-        if is_global(rec.service) { "us-east-1".to_owned() } else { rec.region.to_string() };
-    let mut ev = Map::new();
-    ev.insert("eventVersion".into(), json!(EVENT_VERSION));
-    ev.insert("userIdentity".into(), Value::Object(identity));
-    ev.insert("eventTime".into(), json!(rec.time.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
-    ev.insert("eventSource".into(), json!(event_source(rec.service)));
-    ev.insert("eventName".into(), json!(rec.operation));
-    ev.insert("awsRegion".into(), json!(region));
-    ev.insert("sourceIPAddress".into(), json!(source_ip));
-    ev.insert("userAgent".into(), json!(user_agent));
-    if let Some((code, message)) = &rec.error {
-        ev.insert("errorCode".into(), json!(truncate(code, 1024)));
-        ev.insert("errorMessage".into(), json!(truncate(message, 1024)));
-    }
-    ev.insert("requestParameters".into(), shaped.request.clone());
-    ev.insert(
-        "responseElements".into(),
-        if rec.error.is_some() { Value::Null } else { shaped.response.clone() },
-    );
-    ev.insert("requestID".into(), json!(rec.request_id));
-    ev.insert("eventID".into(), json!(event_id));
-    ev.insert("readOnly".into(), json!(is_read_only(&rec.operation)));
-    ev.insert(
-        "eventType".into(),
-        json!(if service_event { "AwsServiceEvent" } else { "AwsApiCall" }),
-    );
-    ev.insert("managementEvent".into(), json!(!data));
-    ev.insert("recipientAccountId".into(), json!(rec.account.as_str()));
-    ev.insert("eventCategory".into(), json!(if data { "Data" } else { "Management" }));
-    Value::Object(ev)
+    let null = Value::Null;
+    let event = Event {
+        event_version: EVENT_VERSION,
+        user_identity: identity,
+        event_time: event_time(rec.time),
+        event_source: event_source(rec.service),
+        event_name: &rec.operation,
+        aws_region: record_region(rec),
+        source_ip_address: source_ip,
+        user_agent,
+        error_code: rec.error.as_ref().map(|(code, _)| truncate(code, 1024)),
+        error_message: rec.error.as_ref().map(|(_, message)| truncate(message, 1024)),
+        request_parameters: &shaped.request,
+        response_elements: if rec.error.is_some() { &null } else { &shaped.response },
+        request_id: &rec.request_id,
+        event_id,
+        read_only: is_read_only(&rec.operation),
+        event_type: if service_event { "AwsServiceEvent" } else { "AwsApiCall" },
+        management_event: !data,
+        recipient_account_id: rec.account.as_str(),
+        event_category: if data { "Data" } else { "Management" },
+    };
+    serde_json::value::to_raw_value(&event).unwrap_or_else(|_| crate::recorder::null_raw())
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// The CloudTrail record of a call, with a fresh `eventID`.
+pub fn build(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Value {
+    serde_json::from_str(build_raw(rec, shaped, event_id).get()).unwrap_or(Value::Null)
+}
+
+fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
-        return s.to_owned();
+        return s;
     }
     let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    s[..end].to_owned()
+    &s[..end]
 }
 
 /// The `Username` event history shows for a record's principal.
@@ -229,6 +286,10 @@ mod tests {
         }
     }
 
+    fn root_again(account: &AccountId) -> Principal {
+        Principal::root(account.clone())
+    }
+
     #[test]
     fn records_carry_aws_fields() {
         let account = AccountId::parse("111122223333").unwrap();
@@ -266,10 +327,42 @@ mod tests {
         assert_eq!(ev["managementEvent"], false);
         assert_eq!(ev["sourceIPAddress"], "cloudtrail.amazonaws.com");
 
+        // Field order follows AWS's records.
+        let raw = build_raw(
+            &record(root_again(&account), "sts", "GetCallerIdentity", None),
+            &shaped,
+            "e4",
+        );
+        let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(raw.get())
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys[..4], ["eventVersion", "userIdentity", "eventTime", "eventSource"]);
+        assert_eq!(keys.last().map(String::as_str), Some("eventCategory"));
+
+        let mut user = root_again(&account);
+        user.kind = PrincipalKind::IamUser { name: "bob".into() };
+        user.access_key_id = Some("ASIAEXAMPLE".into());
+        user.mfa = true;
+        let ev = build(&record(user.clone(), "s3", "ListBuckets", None), &shaped, "e5");
+        assert_eq!(ev["userIdentity"]["userName"], "bob");
+        assert_eq!(ev["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "true");
+        user.access_key_id = Some("AKIAEXAMPLE".into());
+        let ev = build(&record(user, "s3", "ListBuckets", None), &shaped, "e6");
+        assert!(ev["userIdentity"].get("sessionContext").is_none(), "long-term keys have none");
+
         let ev = build(&record(Principal::root(account), "iam", "ListUsers", None), &shaped, "e3");
         assert_eq!(ev["awsRegion"], "us-east-1", "global services are recorded in us-east-1");
         assert_eq!(ev["readOnly"], true);
         assert_eq!(ev["eventSource"], "iam.amazonaws.com");
+    }
+
+    #[test]
+    fn event_times_are_whole_seconds_utc() {
+        let t = chrono::DateTime::from_timestamp_millis(1_780_308_009_999).unwrap();
+        assert_eq!(event_time(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        assert_eq!(event_time(chrono::DateTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
     }
 
     #[test]

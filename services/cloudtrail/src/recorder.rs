@@ -34,6 +34,8 @@ enum Msg {
 
 const QUEUE: usize = 65_536;
 const BATCH: usize = 1_000;
+/// How long the writer lets records gather after the first of a batch.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl Recorder {
     /// A recorder writing into `store` from a writer thread of its own (one thread, so
@@ -44,6 +46,12 @@ impl Recorder {
         let spawned = std::thread::Builder::new().name("cloudtrail-writer".into()).spawn(move || {
             // Ends when every sender (the recorder) is gone.
             while let Ok(first) = rx.recv() {
+                // Let a batch gather: one transaction and one wake-up for many records
+                // instead of a few (senders do not wake a writer that is not parked on
+                // the channel). History and deliveries see a record GATHER later at most.
+                if !matches!(first, Msg::Flush(_)) {
+                    std::thread::sleep(GATHER);
+                }
                 let mut records = Vec::with_capacity(BATCH);
                 let mut waiting = Vec::new();
                 let mut next = Some(first);
@@ -122,8 +130,8 @@ pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
 pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEvent) {
     let (request, response) = shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
     let event_id = uuid::Uuid::new_v4().to_string();
-    let event = record::build(rec, &Shaped { request, response }, &event_id);
-    let region = event["awsRegion"].as_str().unwrap_or_default().to_owned();
+    let event = record::build_raw(rec, &Shaped { request, response }, &event_id);
+    let region = record::record_region(rec);
     let data = record::is_data_event(rec.service, &rec.operation);
     let stored = StoredEvent {
         event_id,
@@ -133,7 +141,7 @@ pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEven
         access_key_id: rec.principal.access_key_id.clone().unwrap_or_default(),
         username: record::username(rec),
         data,
-        record: serde_json::value::to_raw_value(&event).unwrap_or_else(|_| null_raw()),
+        record: event,
     };
     (format!("{}/{region}", rec.account), rec.time.timestamp_millis(), stored)
 }

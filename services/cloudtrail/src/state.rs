@@ -89,9 +89,103 @@ pub struct DeliveryStatus {
     pub latest_cloud_watch_logs_delivery_time: Option<DateTime<Utc>>,
     /// Last CloudWatch Logs delivery error.
     pub latest_cloud_watch_logs_delivery_error: Option<String>,
-    /// Last S3 delivery error.
+    /// Last S3 delivery error (the S3 error code, as AWS reports it).
     pub latest_delivery_error: Option<String>,
+    /// Last event id delivered to S3, per partition.
+    #[serde(default)]
+    pub s3_cursor: Vec<(String, i64)>,
+    /// After StopLogging: the last event id recorded before it, still to be delivered.
+    #[serde(default)]
+    pub stop_cursor: Option<i64>,
+    /// Last successful log file delivery.
+    #[serde(default)]
+    pub latest_delivery_time: Option<DateTime<Utc>>,
+    /// Last log file delivery attempt, and the last one that succeeded.
+    #[serde(default)]
+    pub latest_delivery_attempt_time: Option<DateTime<Utc>>,
+    /// Last log file delivery attempt that succeeded.
+    #[serde(default)]
+    pub latest_delivery_attempt_succeeded: Option<DateTime<Utc>>,
+    /// Last SNS notification sent.
+    #[serde(default)]
+    pub latest_notification_time: Option<DateTime<Utc>>,
+    /// Last SNS notification error.
+    #[serde(default)]
+    pub latest_notification_error: Option<String>,
+    /// Last SNS notification attempt.
+    #[serde(default)]
+    pub latest_notification_attempt_time: Option<DateTime<Utc>>,
+    /// Last SNS notification attempt that succeeded.
+    #[serde(default)]
+    pub latest_notification_attempt_succeeded: Option<DateTime<Utc>>,
+    /// Last digest file delivered.
+    #[serde(default)]
+    pub latest_digest_delivery_time: Option<DateTime<Utc>>,
+    /// Last digest delivery error.
+    #[serde(default)]
+    pub latest_digest_delivery_error: Option<String>,
+    /// The digest chain: what the next digest file covers and links to.
+    #[serde(default)]
+    pub digest: DigestChain,
 }
+
+/// The state of a trail's digest chain between two digest files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DigestChain {
+    /// Start of the period the next digest covers (the end of the previous one, or when
+    /// validation was turned on).
+    pub start: Option<DateTime<Utc>>,
+    /// Log files delivered since `start`.
+    pub log_files: Vec<LogFileEntry>,
+    /// The previous digest file, which the next one links to.
+    pub previous: Option<PreviousDigest>,
+}
+
+/// A delivered log file, as a digest lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogFileEntry {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Hex SHA-256 of the uncompressed file.
+    pub hash: String,
+    /// `eventTime` of the newest record, milliseconds.
+    pub newest_ms: i64,
+    /// `eventTime` of the oldest record, milliseconds.
+    pub oldest_ms: i64,
+}
+
+/// The last digest file of a chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreviousDigest {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// Hex SHA-256 of the uncompressed digest file.
+    pub hash: String,
+    /// Hex signature.
+    pub signature: String,
+}
+
+/// A digest signing key pair of one region.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SigningKey {
+    /// Private key, PKCS#8 DER, base64.
+    pub private_pkcs8: String,
+    /// Public key, PKCS#1 DER, base64 (what ListPublicKeys returns).
+    pub public_pkcs1: String,
+    /// Hex fingerprint.
+    pub fingerprint: String,
+    /// Start of validity.
+    pub valid_from: DateTime<Utc>,
+    /// End of validity: the key is replaced after it.
+    pub valid_to: DateTime<Utc>,
+}
+
+/// Digest signing keys, partition = region, key = fingerprint.
+pub const SIGNING_KEYS: Collection<SigningKey> = Collection::new("cloudtrail.signing-keys");
 
 impl Trail {
     /// `arn:aws:cloudtrail:<home region>:<account>:trail/<name>`.

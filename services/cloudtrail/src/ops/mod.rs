@@ -1,4 +1,6 @@
 //! CloudTrail's operations, one file per family.
 
+pub mod checks;
+pub mod keys;
 pub mod lookup;
 pub mod trails;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::errors::{db, trail_not_found};
+use crate::ops::checks::{BucketCheck, check_bucket, check_logs_destination, check_topic};
 use crate::selectors;
 use crate::state::{DeliveryStatus, EVENTS, TRAILS, Trail};
 
@@ -135,90 +136,19 @@ pub fn log_group_name(arn: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Checks the CloudWatch Logs destination: the group exists and a role is named.
-async fn check_logs_destination(
-    ctx: &Context,
-    group_arn: Option<&str>,
-    role_arn: Option<&str>,
-) -> Result<(), AwsError> {
-    let Some(group_arn) = group_arn else {
-        if role_arn.is_some() {
-            return Err(AwsError::new(
-                "InvalidCloudWatchLogsLogGroupArnException",
-                "You must specify a log group ARN along with a role ARN.",
-            ));
-        }
-        return Ok(());
-    };
-    let invalid_group = || {
-        AwsError::new(
-            "InvalidCloudWatchLogsLogGroupArnException",
-            format!(
-                "Access denied. Verify in IAM that the role has adequate permissions, or that the log group {group_arn} exists."
-            ),
-        )
-    };
-    let name = log_group_name(group_arn).ok_or_else(invalid_group)?;
-    if role_arn.is_none_or(|r| !r.starts_with("arn:aws:iam::") || !r.contains(":role/")) {
-        return Err(AwsError::new(
-            "InvalidCloudWatchLogsRoleArnException",
-            "You must specify a valid IAM role ARN along with a log group ARN.",
-        ));
-    }
-    let found = ctx
-        .dispatcher
-        .call_as_service(
-            "cloudtrail.amazonaws.com",
-            ctx.account.clone(),
-            ctx.region.clone(),
-            "logs",
-            "DescribeLogGroups",
-            json!({"logGroupNamePrefix": name}),
-        )
-        .await;
-    match found {
-        Ok(v)
-            if v["logGroups"]
-                .as_array()
-                .is_some_and(|g| g.iter().any(|g| g["logGroupName"] == name)) =>
-        {
-            Ok(())
-        }
-        // GAP: the role's trust and permissions are not checked until IAM evaluates them.
-        _ => Err(invalid_group()),
-    }
-}
-
-/// Checks the bucket exists (through S3, as the CloudTrail service).
-async fn check_bucket(ctx: &Context, bucket: &str) -> Result<Option<String>, AwsError> {
-    let res = ctx
-        .dispatcher
-        .call_as_service(
-            "cloudtrail.amazonaws.com",
-            ctx.account.clone(),
-            ctx.region.clone(),
-            "s3",
-            "HeadBucket",
-            json!({"Bucket": bucket}),
-        )
-        .await;
-    match res {
-        Ok(_) => Ok(None),
-        // GAP: S3 is not served yet: the trail is accepted and its S3 delivery reports the error.
-        Err(e) if e.code == "NotImplemented" => Ok(Some(
-            "S3 is not implemented by mamori yet; log files are not delivered to S3".into(),
-        )),
-        Err(_) => Err(AwsError::new(
-            "S3BucketDoesNotExistException",
-            format!("S3 bucket {bucket} does not exist."),
-        )),
+/// The ARN of a topic given by name or ARN.
+fn topic_arn(ctx: &Context, topic: &str) -> String {
+    if topic.starts_with("arn:") {
+        topic.to_owned()
+    } else {
+        format!("arn:aws:sns:{}:{}:{topic}", ctx.region, ctx.account)
     }
 }
 
 /// Implements `CreateTrail`.
 ///
 /// # Gaps
-/// - The bucket policy, SNS topic policy, KMS key and CloudWatch Logs role permissions are not evaluated.
+/// - The KMS key and CloudWatch Logs role permissions are not evaluated.
 /// - Organization trails are stored but deliver only the caller's account.
 pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: TrailInput = parse_input(input)?;
@@ -239,7 +169,14 @@ pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
             format!("User: {account} already has {MAX_TRAILS} trails in {}.", ctx.region),
         ));
     }
-    let s3_error = check_bucket(ctx, &bucket).await?;
+    let arn = format!("arn:aws:cloudtrail:{}:{account}:trail/{}", ctx.region, input.name);
+    let s3_error = match check_bucket(ctx, &bucket, input.s3_key_prefix.as_deref(), &arn).await? {
+        BucketCheck::Ok => None,
+        BucketCheck::NoS3(e) => Some(e),
+    };
+    if let Some(topic) = input.sns_topic_name.as_deref() {
+        check_topic(ctx, &topic_arn(ctx, topic), &arn).await?;
+    }
     check_logs_destination(
         ctx,
         input.cloud_watch_logs_log_group_arn.as_deref(),
@@ -271,7 +208,8 @@ pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
         start_logging_time: None,
         stop_logging_time: None,
         status: DeliveryStatus {
-            logs_cursor: vec![(part, cursor)],
+            logs_cursor: vec![(part.clone(), cursor)],
+            s3_cursor: vec![(part, cursor)],
             latest_delivery_error: s3_error,
             ..Default::default()
         },
@@ -285,15 +223,27 @@ pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
 pub async fn update_trail(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: TrailInput = parse_input(input)?;
     let mut trail = load(ctx, &input.name)?;
-    if let Some(b) = input.s3_bucket_name {
-        trail.status.latest_delivery_error = check_bucket(ctx, &b).await?;
-        trail.s3_bucket_name = b;
-    }
-    if input.s3_key_prefix.is_some() {
+    let prefix_changed = input.s3_key_prefix.is_some();
+    if prefix_changed {
         trail.s3_key_prefix = input.s3_key_prefix.filter(|p| !p.is_empty());
+    }
+    // A new prefix needs the bucket policy to cover it too.
+    let bucket =
+        input.s3_bucket_name.or_else(|| prefix_changed.then(|| trail.s3_bucket_name.clone()));
+    if let Some(b) = bucket {
+        let prefix = trail.s3_key_prefix.clone();
+        trail.status.latest_delivery_error =
+            match check_bucket(ctx, &b, prefix.as_deref(), &trail.arn()).await? {
+                BucketCheck::Ok => None,
+                BucketCheck::NoS3(e) => Some(e),
+            };
+        trail.s3_bucket_name = b;
     }
     if input.sns_topic_name.is_some() {
         trail.sns_topic_name = input.sns_topic_name.filter(|p| !p.is_empty());
+        if let Some(topic) = trail.sns_topic_arn() {
+            check_topic(ctx, &topic, &trail.arn()).await?;
+        }
     }
     if input.cloud_watch_logs_log_group_arn.is_some() || input.cloud_watch_logs_role_arn.is_some() {
         let group = input.cloud_watch_logs_log_group_arn.filter(|s| !s.is_empty());
@@ -307,8 +257,13 @@ pub async fn update_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
         input.include_global_service_events.unwrap_or(trail.include_global_service_events);
     trail.is_multi_region_trail =
         input.is_multi_region_trail.unwrap_or(trail.is_multi_region_trail);
-    trail.log_file_validation_enabled =
-        input.enable_log_file_validation.unwrap_or(trail.log_file_validation_enabled);
+    let validation = input.enable_log_file_validation.unwrap_or(trail.log_file_validation_enabled);
+    if validation && !trail.log_file_validation_enabled {
+        // A new chain starts: the first digest covers from now.
+        trail.status.digest = Default::default();
+        trail.status.digest.start = trail.is_logging.then_some(ctx.time);
+    }
+    trail.log_file_validation_enabled = validation;
     trail.is_organization_trail =
         input.is_organization_trail.unwrap_or(trail.is_organization_trail);
     if input.kms_key_id.is_some() {
@@ -386,10 +341,11 @@ fn epoch(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
     t.map_or(Value::Null, |t| Value::from(t.timestamp_millis() as f64 / 1000.0))
 }
 
+fn iso(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
 /// Implements `GetTrailStatus`.
-///
-/// # Gaps
-/// - S3 delivery and digest times stay empty: S3 delivery is not built yet.
 pub fn get_trail_status(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: NameInput = parse_input(input)?;
     let t = load(ctx, &input.name)?;
@@ -397,27 +353,49 @@ pub fn get_trail_status(ctx: &Context, input: Value) -> Result<Value, AwsError> 
     Ok(json!({
         "IsLogging": t.is_logging,
         "LatestDeliveryError": s.latest_delivery_error,
+        "LatestDeliveryTime": epoch(s.latest_delivery_time),
+        "LatestDeliveryAttemptTime": iso(s.latest_delivery_attempt_time),
+        "LatestDeliveryAttemptSucceeded": iso(s.latest_delivery_attempt_succeeded),
+        "LatestNotificationError": s.latest_notification_error,
+        "LatestNotificationTime": epoch(s.latest_notification_time),
+        "LatestNotificationAttemptTime": iso(s.latest_notification_attempt_time),
+        "LatestNotificationAttemptSucceeded": iso(s.latest_notification_attempt_succeeded),
+        "LatestDigestDeliveryTime": epoch(s.latest_digest_delivery_time),
+        "LatestDigestDeliveryError": s.latest_digest_delivery_error,
         "StartLoggingTime": epoch(t.start_logging_time),
         "StopLoggingTime": epoch(t.stop_logging_time),
         "LatestCloudWatchLogsDeliveryTime": epoch(s.latest_cloud_watch_logs_delivery_time),
         "LatestCloudWatchLogsDeliveryError": s.latest_cloud_watch_logs_delivery_error,
-        "TimeLoggingStarted": t.start_logging_time.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        "TimeLoggingStopped": t.stop_logging_time.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        "TimeLoggingStarted": iso(t.start_logging_time),
+        "TimeLoggingStopped": iso(t.stop_logging_time),
     }))
 }
 
 /// Implements `StartLogging` and `StopLogging`.
-pub fn set_logging(ctx: &Context, input: Value, on: bool) -> Result<Value, AwsError> {
+pub async fn set_logging(ctx: &Context, input: Value, on: bool) -> Result<Value, AwsError> {
     let input: NameInput = parse_input(input)?;
+    if !on {
+        // Every call answered before StopLogging is stored, so the final delivery has it.
+        ctx.dispatcher.flush_audit().await;
+    }
     let mut t = load(ctx, &input.name)?;
     if on && !t.is_logging {
         t.start_logging_time = Some(ctx.time);
         // Deliver what is recorded from now on, not the backlog from before logging.
         let part = ctx.partition();
         let last = ctx.dispatcher.store().read(|tx| EVENTS.last_id(tx, &part)).map_err(db)?;
-        t.status.logs_cursor = vec![(part, last)];
+        t.status.logs_cursor = vec![(part.clone(), last)];
+        t.status.s3_cursor = vec![(part, last)];
+        if t.log_file_validation_enabled {
+            t.status.digest.start = Some(ctx.time);
+        }
+        t.status.stop_cursor = None;
     } else if !on && t.is_logging {
         t.stop_logging_time = Some(ctx.time);
+        // What was recorded until now is still delivered to S3, as AWS does.
+        let part = ctx.partition();
+        let last = ctx.dispatcher.store().read(|tx| EVENTS.last_id(tx, &part)).map_err(db)?;
+        t.status.stop_cursor = Some(last);
     }
     t.is_logging = on;
     save(ctx, &t)?;
