@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import socket
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -292,6 +293,42 @@ def test_bucket_policy_is_enforced(server):
     assert err(e) == ("AccessDenied", 403)
     c.delete_bucket_policy(Bucket=bucket)
     c.delete_object(Bucket=bucket, Key="private/b.txt")
+
+
+def test_missing_keys_are_hidden_from_callers_who_cannot_list(server):
+    """S3 answers a missing key with 404 only to a caller allowed s3:ListBucket; a caller
+    with read access alone (here: anonymous, through a public policy) gets 403."""
+    c = s3(server)
+    bucket = name()
+    c.create_bucket(Bucket=bucket)
+    c.put_object(Bucket=bucket, Key="k", Body=b"hello")
+    public = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                      "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+    c.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+
+    def anonymous(key, method="GET"):
+        req = urllib.request.Request(f"{server.url}/{bucket}/{key}", method=method)
+        try:
+            with urllib.request.urlopen(req) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    assert anonymous("k") == (200, b"hello")
+    status, body = anonymous("missing")
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body
+    assert anonymous("missing", "HEAD")[0] == 403
+    assert anonymous("k", "DELETE")[0] == 403
+    # The owner may list, so it learns the key is missing.
+    with pytest.raises(ClientError) as e:
+        c.get_object(Bucket=bucket, Key="missing")
+    assert err(e) == ("NoSuchKey", 404)
+    # Granting anonymous s3:ListBucket turns the 403 into the 404.
+    public["Statement"].append({"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
+                                "Resource": f"arn:aws:s3:::{bucket}"})
+    c.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    status, body = anonymous("missing")
+    assert status == 404 and b"<Code>NoSuchKey</Code>" in body
 
 
 def test_public_access_block_refuses_public_policy(server):

@@ -187,6 +187,7 @@ impl Service for S3 {
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
         let bucket = input.get("Bucket").and_then(Value::as_str).map(str::to_owned);
         let key = input.get("Key").and_then(Value::as_str).map(str::to_owned);
+        let mut policy = None;
         if let Some(name) = &bucket
             && operation != "CreateBucket"
         {
@@ -195,9 +196,28 @@ impl Service for S3 {
             })?;
             if let Some(b) = found {
                 cross_account::check(ctx, operation, &input, &b)?;
+                policy = b.policy;
             }
         }
-        let res = ops::call(self, ctx, operation, input).await;
+        let mut res = ops::call(self, ctx, operation, input).await;
+        // S3 answers a missing key with 404 only to callers allowed to list the bucket;
+        // anyone else gets 403, so that a read permission does not reveal which keys exist.
+        if let (Err(e), Some(name)) = (&res, &bucket)
+            && e.code == "NoSuchKey"
+            && READS_OF_A_KEY.contains(&operation)
+        {
+            let list = self.authz(ctx, "ListObjectsV2", &serde_json::json!({"Bucket": name}));
+            let allowed = ctx.dispatcher.authorize_also(
+                ctx,
+                "s3",
+                &list,
+                policy.as_deref(),
+                &serde_json::json!({}),
+            );
+            if let Err(denied) = allowed {
+                res = Err(denied);
+            }
+        }
         if let Some(bucket) = bucket {
             tasks::record_access(self, ctx, operation, &bucket, key.as_deref(), &res);
         }
@@ -209,6 +229,11 @@ impl Service for S3 {
         self.logging.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
+
+/// Operations whose `NoSuchKey` becomes `AccessDenied` for callers without
+/// `s3:ListBucket`.
+const READS_OF_A_KEY: &[&str] =
+    &["GetObject", "HeadObject", "GetObjectTagging", "GetObjectAcl", "GetObjectAttributes"];
 
 #[cfg(test)]
 mod tests;
