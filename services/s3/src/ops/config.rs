@@ -399,7 +399,6 @@ fn put_versioning(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
             && !(b.mfa_delete.is_none() && mfa_delete.as_deref() == Some("Disabled"));
         if changes_mfa {
             // Only the root user may change MFA Delete, and only with x-amz-mfa.
-            // GAP: the device serial and TOTP code in x-amz-mfa are not verified.
             if mfa_header.is_none() {
                 return Err(AwsError::new(
                     "InvalidRequest",
@@ -408,6 +407,16 @@ fn put_versioning(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
             }
             if ctx.principal.kind != PrincipalKind::Root {
                 return Err(AwsError::new("AccessDenied", "Access Denied"));
+            }
+            if mfa_delete.as_deref() == Some("Enabled") {
+                // GAP: the root user's MFA device is not modelled, so the serial and TOTP
+                // code of x-amz-mfa cannot be verified; enabling MFA Delete is refused
+                // rather than protected by a code nobody checks.
+                return Err(AwsError::new(
+                    "NotImplemented",
+                    "MFA Delete cannot be enabled: mamori does not model the root user's MFA device, so it cannot verify x-amz-mfa.",
+                )
+                .with_status(501));
             }
             b.mfa_delete = mfa_delete.clone();
         }
