@@ -6,6 +6,7 @@
 //!   hook, handler, audit record.
 //! - [`Clock`] and [`Scheduler`]: time, real or manual, and the periodic work it drives.
 //! - [`Credentials`]: how access keys resolve to principals.
+//! - [`ResourceProvider`]: how a service creates its resources for CloudFormation.
 #![warn(missing_docs)]
 
 mod audit;
@@ -13,6 +14,7 @@ mod clock;
 mod context;
 mod credentials;
 mod dispatcher;
+mod provider;
 mod scheduler;
 mod service;
 
@@ -24,6 +26,10 @@ pub use credentials::{
     StoredAccessKey, StoredPrincipalKind,
 };
 pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher};
+pub use provider::{
+    ResourceProvider, ResourceRequest, ResourceState, generated_name, missing_property, prop_bool,
+    prop_document, prop_f64, prop_str,
+};
 pub use scheduler::{Scheduler, Task};
 pub use service::{OpSpec, Service, parse_input, to_output};
 
