@@ -93,10 +93,16 @@ impl Authorizer for AllowAll {
     }
 }
 
+/// Checks the input of a call made on a caller's behalf against the service model
+/// (`service`, `operation`, input); the binary installs the wire layer's checker.
+pub type InputValidator =
+    Arc<dyn Fn(&'static str, &str, &Value) -> Result<(), AwsError> + Send + Sync>;
+
 /// Routes calls to services. Shared as `Arc<Dispatcher>`.
 pub struct Dispatcher {
     services: HashMap<&'static str, Arc<dyn Service>>,
     providers: HashMap<&'static str, Arc<dyn ResourceProvider>>,
+    validator: RwLock<Option<InputValidator>>,
     authorizer: RwLock<Arc<dyn Authorizer>>,
     sinks: RwLock<Vec<Arc<dyn AuditSink>>>,
     credentials: RwLock<Arc<dyn Credentials>>,
@@ -132,6 +138,7 @@ impl Dispatcher {
         Arc::new(Self {
             services: services.into_iter().map(|s| (s.model_id(), s)).collect(),
             providers,
+            validator: RwLock::new(None),
             authorizer: RwLock::new(Arc::new(AllowAll)),
             sinks: RwLock::new(Vec::new()),
             credentials: RwLock::new(credentials),
@@ -178,6 +185,14 @@ impl Dispatcher {
         let mut types: Vec<_> = self.providers.keys().copied().collect();
         types.sort_unstable();
         types
+    }
+
+    /// Installs the model check for calls made on a caller's behalf (`invoked_by` set):
+    /// their input comes from what the caller wrote (a template) but never passed the
+    /// wire layer, so without it a provider could hand a service values its model
+    /// forbids.
+    pub fn set_input_validator(&self, validator: InputValidator) {
+        *self.validator.write().unwrap_or_else(|e| e.into_inner()) = Some(validator);
     }
 
     /// Replaces the authorization hook.
@@ -286,6 +301,12 @@ impl Dispatcher {
         };
         if !svc.operations().iter().any(|op| op.name == operation) {
             return Err(AwsError::not_implemented(service, operation));
+        }
+        if ctx.invoked_by.is_some() {
+            let validator = self.validator.read().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(check) = validator {
+                check(service, operation, &input)?;
+            }
         }
         let request = svc.authz(ctx, operation, &input);
         let resource_policy = svc.resource_policy(ctx, operation, &input);

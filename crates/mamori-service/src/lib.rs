@@ -25,7 +25,7 @@ pub use credentials::{
     ACCESS_KEY_PARTITION, ACCESS_KEYS, Credential, Credentials, RootCredentials, StoreCredentials,
     StoredAccessKey, StoredPrincipalKind,
 };
-pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher};
+pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher, InputValidator};
 pub use provider::{
     ResourceProvider, ResourceRequest, ResourceState, generated_name, missing_property, prop_bool,
     prop_document, prop_f64, prop_str,

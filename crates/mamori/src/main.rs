@@ -80,6 +80,7 @@ fn services_with(
         Arc::new(mamori_sts::Sts),
         Arc::new(iam.clone()),
         Arc::new(mamori_cloudtrail::CloudTrail),
+        Arc::new(mamori_cloudformation::CloudFormation),
         logs.clone(),
         cloudwatch.clone(),
         sns.clone(),
@@ -92,6 +93,7 @@ fn register_tasks(dispatcher: &Arc<Dispatcher>, wired: &Wired) {
     mamori_logs::register_tasks(dispatcher, wired.logs.clone());
     mamori_cloudwatch::register_tasks(dispatcher, wired.cloudwatch.clone());
     mamori_sns::register_tasks(dispatcher, wired.sns.clone());
+    mamori_cloudformation::register_tasks(dispatcher);
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -132,6 +134,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (services, wired) = services_with(&iam, &base_url, args.smtp_url.as_deref())?;
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
+        dispatcher.set_input_validator(Arc::new(|service, operation, input| {
+            match mamori_wire::models::get(service) {
+                Some(model) => mamori_wire::protocol::validate_input(model, operation, input),
+                None => Ok(()),
+            }
+        }));
         register_tasks(&dispatcher, &wired);
         let logs_interval =
             chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
