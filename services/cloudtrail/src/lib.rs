@@ -7,6 +7,7 @@
 //! filters (the CIS 3.x alarms) see them.
 #![warn(missing_docs)]
 
+mod cfn;
 mod delivery;
 mod errors;
 pub mod import;
@@ -76,6 +77,10 @@ fn trail_resource(ctx: &Context, input: &Value) -> String {
 impl Service for CloudTrail {
     fn model_id(&self) -> &'static str {
         "cloudtrail"
+    }
+
+    fn resource_providers(&self) -> Vec<Arc<dyn mamori_service::ResourceProvider>> {
+        vec![Arc::new(cfn::CloudTrailProvider)]
     }
 
     fn operations(&self) -> &'static [OpSpec] {

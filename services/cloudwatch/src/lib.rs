@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod cache;
+mod cfn;
 mod errors;
 pub mod eval;
 pub mod math;
@@ -144,6 +145,10 @@ impl Service for CloudWatch {
             self.alarms.invalidate();
         }
         res
+    }
+
+    fn resource_providers(&self) -> Vec<std::sync::Arc<dyn mamori_service::ResourceProvider>> {
+        vec![std::sync::Arc::new(cfn::CloudWatchProvider)]
     }
 
     fn reset(&self) {

@@ -18,6 +18,7 @@
 // GAP: access key last use is not recorded.
 
 mod authorizer;
+mod cfn;
 pub mod managed;
 mod ops;
 mod state;
@@ -107,6 +108,10 @@ impl Service for Iam {
             self.shared.invalidate();
         }
         out
+    }
+
+    fn resource_providers(&self) -> Vec<Arc<dyn mamori_service::ResourceProvider>> {
+        vec![Arc::new(cfn::IamProvider)]
     }
 
     fn reset(&self) {
