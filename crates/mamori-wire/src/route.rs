@@ -191,6 +191,34 @@ pub fn s3_virtual_host_bucket(host: &str) -> Option<&str> {
     host.ends_with(".amazonaws.com").then(|| &host[..idx]).filter(|b| !b.is_empty())
 }
 
+/// S3 operations that share a method and URI template are told apart by query keys
+/// and headers (botocore's model drops `?partNumber&uploadId` from `UploadPart`), and
+/// the current `*Configuration` operations win over their deprecated twins.
+fn s3_refine<'a>(name: &'a str, req: &WireRequest<'_>) -> &'a str {
+    let has_query = |key: &str| form_urlencoded::parse(req.query.as_bytes()).any(|(k, _)| k == key);
+    let copy = req.header("x-amz-copy-source").is_some();
+    match name {
+        "CopyObject" | "PutObject" | "UploadPart" | "UploadPartCopy" => {
+            match (has_query("uploadId") && has_query("partNumber"), copy) {
+                (true, true) => "UploadPartCopy",
+                (true, false) => "UploadPart",
+                (false, true) => "CopyObject",
+                (false, false) => "PutObject",
+            }
+        }
+        "GetObject" | "ListParts" if has_query("uploadId") => "ListParts",
+        "GetObject" | "ListParts" => "GetObject",
+        "DeleteObject" | "AbortMultipartUpload" if has_query("uploadId") => "AbortMultipartUpload",
+        "DeleteObject" | "AbortMultipartUpload" => "DeleteObject",
+        "GetBucketLifecycle" => "GetBucketLifecycleConfiguration",
+        "PutBucketLifecycle" => "PutBucketLifecycleConfiguration",
+        "GetBucketNotification" => "GetBucketNotificationConfiguration",
+        "PutBucketNotification" => "PutBucketNotificationConfiguration",
+        "ListDirectoryBuckets" => "ListBuckets",
+        other => other,
+    }
+}
+
 fn route_rest(
     model: &'static ServiceModel,
     protocol: Protocol,
@@ -218,6 +246,7 @@ fn route_rest(
     }
     match best {
         Some((name, _)) => {
+            let name = if model.id == "s3" { s3_refine(name, req) } else { name };
             Ok(Route { model, protocol, operation: name.to_owned(), query_mode, path })
         }
         None => Err(RouteError {
@@ -336,6 +365,61 @@ mod tests {
                 Some(("s3", Protocol::RestXml, "PutBucketPolicy")),
             ),
             ("GET", "/", "", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "ListBuckets"))),
+            ("PUT", "/b/k", "", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "PutObject"))),
+            (
+                "PUT",
+                "/b/k",
+                "partNumber=1&uploadId=u",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "UploadPart")),
+            ),
+            (
+                "PUT",
+                "/b/k",
+                "",
+                &[("x-amz-copy-source", "/a/b")],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "CopyObject")),
+            ),
+            (
+                "GET",
+                "/b/k",
+                "uploadId=u",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "ListParts")),
+            ),
+            (
+                "DELETE",
+                "/b/k",
+                "uploadId=u",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "AbortMultipartUpload")),
+            ),
+            (
+                "DELETE",
+                "/b/k",
+                "",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "DeleteObject")),
+            ),
+            (
+                "GET",
+                "/b",
+                "lifecycle",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "GetBucketLifecycleConfiguration")),
+            ),
             (
                 "GET",
                 "/key.txt",

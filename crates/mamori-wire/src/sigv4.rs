@@ -544,6 +544,18 @@ pub fn decode_chunked(
     payload: &Payload,
     params: &SigParams,
 ) -> Result<Bytes, SigError> {
+    decode_chunked_with_trailers(body, payload, params).map(|(b, _)| b)
+}
+
+/// [`decode_chunked`], also returning the trailing headers after the last chunk
+/// (`x-amz-checksum-crc32:...`, lower-cased names), which S3 verifies like headers.
+// GAP: the trailer signature of STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER is not
+// checked (the chunks are); botocore sends unsigned trailers over plain HTTP.
+pub fn decode_chunked_with_trailers(
+    body: &[u8],
+    payload: &Payload,
+    params: &SigParams,
+) -> Result<(Bytes, Vec<(String, String)>), SigError> {
     let mut out = Vec::with_capacity(body.len());
     let mut rest = body;
     let mut prev = match payload {
@@ -579,7 +591,14 @@ pub fn decode_chunked(
         out.extend_from_slice(data);
         if size == 0 {
             // Trailers (checksums) may follow the last chunk; they are not part of the body.
-            return Ok(Bytes::from(out));
+            let trailers = std::str::from_utf8(rest)
+                .unwrap_or_default()
+                .split("\r\n")
+                .filter_map(|line| line.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .filter(|(k, _)| k != "x-amz-trailer-signature")
+                .collect();
+            return Ok((Bytes::from(out), trailers));
         }
         rest = rest.strip_prefix(b"\r\n").ok_or_else(malformed)?;
     }
@@ -722,5 +741,8 @@ mod tests {
         let got = decode_chunked(body, &Payload::StreamingUnsigned, &params).unwrap();
         assert_eq!(&got[..], b"hello world");
         assert!(decode_chunked(b"zz\r\n", &Payload::StreamingUnsigned, &params).is_err());
+        let (_, trailers) =
+            decode_chunked_with_trailers(body, &Payload::StreamingUnsigned, &params).unwrap();
+        assert_eq!(trailers, vec![("x-amz-checksum-crc32".to_owned(), "abc=".to_owned())]);
     }
 }

@@ -50,12 +50,14 @@ pub struct Wired {
     pub sns: Arc<mamori_sns::Sns>,
     logs: Arc<mamori_logs::Logs>,
     cloudwatch: Arc<mamori_cloudwatch::CloudWatch>,
+    s3: Arc<mamori_s3::S3>,
 }
 
 /// Every service mamori serves (for the coverage page).
 #[cfg(test)]
 fn services() -> Vec<Arc<dyn Service>> {
-    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None) {
+    let dir = std::env::temp_dir().join(format!("mamori-coverage-{}", std::process::id()));
+    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None, &dir) {
         Ok((services, _)) => services,
         Err(e) => panic!("services: {e}"),
     }
@@ -68,6 +70,7 @@ fn services_with(
     iam: &mamori_iam::Iam,
     base_url: &str,
     smtp_url: Option<&str>,
+    data_dir: &std::path::Path,
 ) -> anyhow::Result<(Vec<Arc<dyn Service>>, Wired)> {
     let mut sns = mamori_sns::Sns::new(base_url);
     if let Some(url) = smtp_url {
@@ -76,6 +79,10 @@ fn services_with(
     let sns = Arc::new(sns);
     let logs = Arc::new(mamori_logs::Logs::new());
     let cloudwatch = Arc::new(mamori_cloudwatch::CloudWatch::default());
+    let s3 = Arc::new(
+        mamori_s3::S3::new(data_dir)
+            .with_context(|| format!("cannot open S3 storage under {}", data_dir.display()))?,
+    );
     let services: Vec<Arc<dyn Service>> = vec![
         Arc::new(mamori_sts::Sts),
         Arc::new(iam.clone()),
@@ -84,8 +91,9 @@ fn services_with(
         logs.clone(),
         cloudwatch.clone(),
         sns.clone(),
+        s3.clone(),
     ];
-    Ok((services, Wired { sns, logs, cloudwatch }))
+    Ok((services, Wired { sns, logs, cloudwatch, s3 }))
 }
 
 /// Registers the services' scheduler tasks.
@@ -94,6 +102,7 @@ fn register_tasks(dispatcher: &Arc<Dispatcher>, wired: &Wired) {
     mamori_cloudwatch::register_tasks(dispatcher, wired.cloudwatch.clone());
     mamori_sns::register_tasks(dispatcher, wired.sns.clone());
     mamori_cloudformation::register_tasks(dispatcher);
+    mamori_s3::register_tasks(dispatcher, wired.s3.clone());
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -131,7 +140,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let iam = mamori_iam::Iam::new();
-        let (services, wired) = services_with(&iam, &base_url, args.smtp_url.as_deref())?;
+        // In-memory state still needs a directory for S3 bodies; it is a fresh one.
+        let s3_dir = if args.in_memory {
+            std::env::temp_dir().join(format!("mamori-s3-{}", std::process::id()))
+        } else {
+            args.data_dir.clone()
+        };
+        let (services, wired) = services_with(&iam, &base_url, args.smtp_url.as_deref(), &s3_dir)?;
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
         dispatcher.set_input_validator(Arc::new(|service, operation, input| {

@@ -383,6 +383,19 @@ pub(super) fn encode(
             }
         }
     }
+    // S3 answers a ranged GetObject with 206, which the model has no member for.
+    if model.id == "s3" && op.name == "GetObject" && obj.contains_key("ContentRange") {
+        status = 206;
+    }
+    // botocore reads GetBucketLocation's region from the text of the root element.
+    if model.id == "s3" && op.name == "GetBucketLocation" {
+        let region = obj.get("LocationConstraint").and_then(Value::as_str).unwrap_or_default();
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">{}</LocationConstraint>",
+            escape(region)
+        );
+        return Ok(WireResponse::new(status, content_type, body));
+    }
     let mut resp_content_type = content_type.to_owned();
     let body: Vec<u8> = if let Some(payload) = &shape.payload {
         let member = shape.members.get(payload);

@@ -19,6 +19,8 @@ pub struct Authenticated {
     pub region: Region,
     /// The de-chunked body, when the request used `aws-chunked`.
     pub body: Option<Bytes>,
+    /// Trailing headers of an `aws-chunked` body (S3 checksums).
+    pub trailers: Vec<(String, String)>,
 }
 
 /// Operations AWS accepts without a signature.
@@ -81,15 +83,15 @@ pub fn authenticate(
         .header("content-encoding")
         .is_some_and(|ce| ce.split(',').any(|c| c.trim().eq_ignore_ascii_case("aws-chunked")))
         || matches!(verified.payload, Payload::StreamingSigned { .. } | Payload::StreamingUnsigned);
-    let body = if chunked && !req.body.is_empty() {
-        Some(
-            sigv4::decode_chunked(req.body, &verified.payload, &verified.params)
-                .map_err(as_error)?,
-        )
+    let (body, trailers) = if chunked && !req.body.is_empty() {
+        let (body, trailers) =
+            sigv4::decode_chunked_with_trailers(req.body, &verified.payload, &verified.params)
+                .map_err(as_error)?;
+        (Some(body), trailers)
     } else {
-        None
+        (None, Vec::new())
     };
-    Ok(Authenticated { principal: credential.principal, region, body })
+    Ok(Authenticated { principal: credential.principal, region, body, trailers })
 }
 
 fn anonymous(app: &App, route: &Route) -> Result<Authenticated, AwsError> {
@@ -106,5 +108,10 @@ fn anonymous(app: &App, route: &Route) -> Result<Authenticated, AwsError> {
         access_key_id: None,
         mfa: false,
     };
-    Ok(Authenticated { principal, region: app.args.region.clone(), body: None })
+    Ok(Authenticated {
+        principal,
+        region: app.args.region.clone(),
+        body: None,
+        trailers: Vec::new(),
+    })
 }

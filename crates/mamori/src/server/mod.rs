@@ -257,6 +257,23 @@ async fn pipeline(
         }
         None => WireRequest { ..*req },
     };
+    // Trailing checksums of an aws-chunked body count as headers, so the codec binds
+    // them to the `x-amz-checksum-*` members like checksums sent up front.
+    let with_trailers;
+    let req = if authn.trailers.is_empty() {
+        req
+    } else {
+        let mut headers = req.headers.clone();
+        for (k, v) in &authn.trailers {
+            if let (Ok(k), Ok(v)) =
+                (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(v))
+            {
+                headers.insert(k, v);
+            }
+        }
+        with_trailers = headers;
+        WireRequest { headers: &with_trailers, ..req }
+    };
     let decoded_body;
     let req = match &authn.body {
         Some(b) => {
@@ -267,11 +284,13 @@ async fn pipeline(
     };
     // botocore gzips bodies of operations with the `requestcompression` trait
     // (CloudWatch PutMetricData) above 10 KiB. The signature covers the compressed
-    // bytes, so the body is inflated only after authentication.
+    // bytes, so the body is inflated only after authentication. An S3 object's
+    // Content-Encoding describes the stored object and is kept as sent.
     let inflated;
-    let req = if req
-        .header("content-encoding")
-        .is_some_and(|ce| ce.split(',').any(|c| c.trim().eq_ignore_ascii_case("gzip")))
+    let req = if route.model.id != "s3"
+        && req
+            .header("content-encoding")
+            .is_some_and(|ce| ce.split(',').any(|c| c.trim().eq_ignore_ascii_case("gzip")))
     {
         match gunzip(req.body, app.args.max_body_bytes) {
             Ok(b) => {
