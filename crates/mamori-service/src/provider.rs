@@ -62,6 +62,13 @@ pub trait ResourceProvider: Send + Sync + 'static {
         &[]
     }
 
+    /// What the provider does not do yet for `type_name`, one line each (for
+    /// docs/COVERAGE.md).
+    fn gaps(&self, type_name: &str) -> &'static [&'static str] {
+        let _ = type_name;
+        &[]
+    }
+
     /// Creates the resource and returns its physical id and attributes.
     async fn create(&self, ctx: &Context, req: &ResourceRequest)
     -> Result<ResourceState, AwsError>;

@@ -44,6 +44,10 @@ impl ResourceProvider for CloudTrailProvider {
         &["TrailName"]
     }
 
+    fn gaps(&self, _: &str) -> &'static [&'static str] {
+        &["Tags changes are not applied to an existing trail", "InsightSelectors are ignored"]
+    }
+
     async fn create(
         &self,
         ctx: &Context,

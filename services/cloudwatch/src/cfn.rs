@@ -45,6 +45,10 @@ impl ResourceProvider for CloudWatchProvider {
         &["AlarmName"]
     }
 
+    fn gaps(&self, _: &str) -> &'static [&'static str] {
+        &["Metrics (metric math) are passed as written, without coercing strings to numbers"]
+    }
+
     async fn create(
         &self,
         ctx: &Context,

@@ -67,6 +67,17 @@ impl ResourceProvider for IamProvider {
         }
     }
 
+    fn gaps(&self, type_name: &str) -> &'static [&'static str] {
+        match type_name {
+            ROLE => &["Tags changes of an existing role are not applied"],
+            USER => &["Tags and LoginProfile changes of an existing user are not applied"],
+            MANAGED_POLICY => {
+                &["an update past five policy versions is refused (AWS deletes the oldest)"]
+            }
+            _ => &[],
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Context,

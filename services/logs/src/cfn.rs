@@ -35,6 +35,16 @@ impl ResourceProvider for LogsProvider {
         }
     }
 
+    fn gaps(&self, type_name: &str) -> &'static [&'static str] {
+        match type_name {
+            LOG_GROUP => &[
+                "changes of KmsKeyId and Tags of an existing group are not applied",
+                "DataProtectionPolicy is ignored (with a warning)",
+            ],
+            _ => &[],
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Context,

@@ -64,6 +64,17 @@ impl ResourceProvider for S3Provider {
         }
     }
 
+    fn gaps(&self, type_name: &str) -> &'static [&'static str] {
+        match type_name {
+            BUCKET => &[
+                "Accelerate, Analytics, Cors, IntelligentTiering, Inventory, Metrics, Notification, ObjectLock, Replication and Website configurations are refused",
+                "lifecycle Transitions, TagFilters and object size filters are not translated",
+                "deleting a bucket that holds objects fails, as in AWS",
+            ],
+            _ => &[],
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Context,

@@ -53,6 +53,16 @@ impl ResourceProvider for SnsProvider {
         }
     }
 
+    fn gaps(&self, type_name: &str) -> &'static [&'static str] {
+        match type_name {
+            TOPIC => &[
+                "changes of Tags and of the inline Subscription list of an existing topic are not applied",
+                "ArchivePolicy and DeliveryStatusLogging are ignored",
+            ],
+            _ => &[],
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Context,

@@ -242,6 +242,8 @@ pub async fn create(mut run: Run, graph: Graph) {
             run.stack.deletion_time = Some(run.now());
         }
         run.stack_status(done, None);
+        // The stack keeps saying why it was rolled back; the event carries no reason.
+        run.stack.status_reason = Some(format!("{failure}Rollback requested by user."));
     } else {
         run.stack_status(failed, Some(failed_to("delete", &failures)));
     }

@@ -126,7 +126,9 @@ pub fn create_change_set(ctx: &Context, input: CreateChangeSetInput) -> Result<V
     let live = stack.as_ref().filter(|_| kind == "UPDATE");
     let found = changes(ctx, live, &stack_name, &plan);
     let unchanged = found.is_empty()
-        && live.is_some_and(|s| s.template_body == body && s.given == plan.given && s.tags == tags);
+        && live.is_some_and(|s| {
+            s.template_body == body && s.parameters == plan.parameters && s.tags == tags
+        });
     let stack = match stack {
         Some(s) => s,
         None => new_stack(

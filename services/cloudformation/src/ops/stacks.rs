@@ -257,7 +257,7 @@ pub fn update_stack(ctx: &Context, input: UpdateStackInput) -> Result<Value, Aws
     let changes = super::changes(ctx, Some(&old), &old.stack_name, &plan);
     if changes.is_empty()
         && body == old.template_body
-        && plan.given == old.given
+        && plan.parameters == old.parameters
         && tags == old.tags
     {
         return Err(validation("No updates are to be performed."));
