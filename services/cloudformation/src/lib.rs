@@ -140,3 +140,6 @@ pub fn register_tasks(dispatcher: &std::sync::Arc<Dispatcher>) {
         Err(e) => tracing::error!(error = %e, "recovering interrupted stack operations failed"),
     }
 }
+
+#[cfg(test)]
+mod tests;
