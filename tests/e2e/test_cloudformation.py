@@ -493,3 +493,26 @@ def test_cfn_lint_is_clean_on_the_fixtures():
     proc = subprocess.run([str(lint), "--ignore-checks", "W3011", "--", str(FIXTURES / "cis.yaml")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_resources_are_authorized_as_the_stack_caller(server):
+    # A user allowed CloudFormation but not SNS: the stack is accepted, and SNS itself
+    # refuses the topic, so the stack rolls back with IAM's denial as the reason.
+    iam = server.client("iam")
+    user = unique("cfn-only")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="cfn", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    cfn = server.client("cloudformation", aws_access_key_id=key["AccessKeyId"],
+                        aws_secret_access_key=key["SecretAccessKey"])
+    stack = unique("denied")
+    body = f"Resources:\n  T: {{Type: AWS::SNS::Topic, Properties: {{TopicName: {stack}}}}}\n"
+    cfn.create_stack(StackName=stack, TemplateBody=body)
+    got = wait(cfn, stack)
+    assert got["StackStatus"] == "ROLLBACK_COMPLETE"
+    [failed] = [e for e in events(cfn, stack) if e["ResourceStatus"] == "CREATE_FAILED"]
+    reason = failed["ResourceStatusReason"]
+    assert f"User: arn:aws:iam::{ACCOUNT}:user/{user} is not authorized to perform: sns:CreateTopic" in reason, reason
+    assert "(HandlerErrorCode: AuthorizationError)" in reason or "AccessDenied" in reason, reason
