@@ -205,8 +205,9 @@ impl Run {
 
 /// Runs `CreateStack` (or a `CREATE` change set) to its end.
 pub async fn create(mut run: Run, graph: Graph) {
+    // The handler stored the stack in progress; this event is written with the first
+    // level's, which saves a synchronous write.
     run.stack_status("CREATE_IN_PROGRESS", Some("User Initiated".into()));
-    run.commit();
     let failure = match deploy(&mut run, &graph).await {
         Ok(_) => match outputs(&run) {
             Ok(outputs) => {
@@ -273,7 +274,6 @@ pub async fn delete(mut run: Run, graph: Graph) {
 pub async fn update(mut run: Run, graph: Graph, old: Stack) {
     run.stack.last_updated_time = Some(run.now());
     run.stack_status("UPDATE_IN_PROGRESS", Some("User Initiated".into()));
-    run.commit();
     let result = match deploy(&mut run, &graph).await {
         Ok(done) => match outputs(&run) {
             Ok(outputs) => Ok((done, outputs)),
@@ -309,7 +309,9 @@ async fn deploy(run: &mut Run, graph: &Graph) -> Result<Vec<Done>, (String, Vec<
             .map_err(|e| (e.message, Vec::new()))?;
         graph.creation_order().iter().filter(|id| eval.is_created(id)).cloned().collect()
     };
-    for level in creation_levels(graph, &ids) {
+    let levels = creation_levels(graph, &ids);
+    let n_levels = levels.len();
+    for (level_idx, level) in levels.into_iter().enumerate() {
         let mut jobs = Vec::new();
         let mut failed = Vec::new();
         let mut adds = BTreeSet::new();
@@ -428,7 +430,11 @@ async fn deploy(run: &mut Run, graph: &Graph) -> Result<Vec<Done>, (String, Vec<
                 }
             }
         }
-        run.commit();
+        // After the last level the caller writes the outcome at once (no await in between),
+        // so its results ride with the stack's final status.
+        if !failed_ids.is_empty() || level_idx + 1 < n_levels {
+            run.commit();
+        }
         if !failed_ids.is_empty() {
             failed_ids.sort();
             let verb = if run.stack.status == "CREATE_IN_PROGRESS" { "create" } else { "update" };
