@@ -4,7 +4,9 @@ seed's CIS stack (35 resources, every one created through its own service), seen
 client (polling DescribeStacks) and by the server (its first and last stack events), with
 a one-resource stack and a bare DescribeStacks round trip as baselines from the same run.
 
-Usage: cargo build --release --bin mamori && .venv/bin/python scripts/bench_cloudformation.py [RUNS]"""
+Usage: cargo build --release --bin mamori && .venv/bin/python scripts/bench_cloudformation.py [RUNS] [--in-memory]
+(`--in-memory` runs the server on the in-memory store, which shows what the synchronous
+SQLite commits cost.)"""
 
 import os
 import statistics
@@ -70,8 +72,9 @@ def summary(label, xs):
 
 
 def main():
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
-    server = QuietServer(name="bench-cfn")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    runs = int(args[0]) if args else 10
+    server = QuietServer(*[a for a in sys.argv[1:] if a == "--in-memory"], name="bench-cfn")
     try:
         cfn, s3 = server.client("cloudformation"), server.client("s3")
         s3.create_bucket(Bucket="bench-access-logs")

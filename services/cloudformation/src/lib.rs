@@ -30,6 +30,7 @@ const OPS: &[OpSpec] = &[
             "TemplateURL is not fetched (send TemplateBody)",
             "RollbackConfiguration, TimeoutInMinutes, StackPolicyBody/URL, RoleARN and ClientRequestToken are ignored",
             "NotificationARNs are stored but no stack events are published to them",
+            "stack Tags are not propagated to the stack's resources",
             "resource types without a provider fail the stack (see the supported types on this page)",
         ],
     },
