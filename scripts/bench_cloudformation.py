@@ -6,7 +6,8 @@ a one-resource stack and a bare DescribeStacks round trip as baselines from the 
 
 Usage: cargo build --release --bin mamori && .venv/bin/python scripts/bench_cloudformation.py [RUNS] [--in-memory]
 (`--in-memory` runs the server on the in-memory store, which shows what the synchronous
-SQLite commits cost.)"""
+SQLite commits cost; `MAMORI_STORE_MAX_BATCH=1` in the environment turns the store's group
+commit off, for the comparison.)"""
 
 import os
 import statistics
