@@ -122,6 +122,8 @@ pub struct Tx<'a> {
 }
 
 /// Rolls a writer's savepoint back unless it was released, also when the writer panics.
+/// A panicking writer does not commit its batch: the writers waiting on that batch are
+/// freed by the next store call, which commits it.
 struct Savepoint<'a> {
     db: &'a rusqlite::Connection,
     armed: bool,
