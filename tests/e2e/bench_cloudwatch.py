@@ -6,6 +6,8 @@
 1. PutMetricData throughput over HTTP (JSON 1.0, query mode, as boto3 sends it; 20 datums
    a request), with sts GetCallerIdentity through the same harness as the baseline.
 2. Latency from PutMetricData to the alarm transition, real clock, 10 s period.
+3. Latency from a PutLogEvents matching the CIS 3.1 filter to the alarm transition (Logs'
+   metric filter -> CloudWatch -> alarm), real clock, 10 s period.
 """
 
 import http.client
@@ -19,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import conftest  # noqa: E402
 from conftest import Server, sigv4_headers  # noqa: E402
+from cis import CIS_FILTERS, record  # noqa: E402
 
 THREADS = 4
 SECONDS = 10
@@ -59,19 +62,33 @@ def put_body(i, n):
     return json.dumps({"Namespace": "Bench", "MetricData": data})
 
 
-def latency(server, runs=5):
+def latency(server, runs=5, via_logs=False):
     cw = server.client("cloudwatch")
+    logs = server.client("logs")
     results = []
     for r in range(runs):
         name = f"latency-{r}-{time.time_ns()}"
-        cw.put_metric_alarm(AlarmName=name, Namespace="Latency", MetricName=name, Statistic="Maximum", Period=10,
+        namespace = "Latency"
+        if via_logs:
+            namespace = "LogMetrics"
+            logs.create_log_group(logGroupName=name)
+            logs.create_log_stream(logGroupName=name, logStreamName="trail")
+            logs.put_metric_filter(
+                logGroupName=name, filterName="CIS-3.1", filterPattern=CIS_FILTERS[0][1],
+                metricTransformations=[{"metricName": name, "metricNamespace": namespace, "metricValue": "1"}])
+        cw.put_metric_alarm(AlarmName=name, Namespace=namespace, MetricName=name, Statistic="Maximum", Period=10,
                             EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
                             TreatMissingData="notBreaching")
         # Put just after a 10 s boundary: the worst case, a whole period to wait.
         while time.time() % 10 > 0.2:
             time.sleep(0.01)
         sent = time.time()
-        cw.put_metric_data(Namespace="Latency", MetricData=[{"MetricName": name, "Value": 1}])
+        if via_logs:
+            event = record("GetBucketPolicy", "s3.amazonaws.com", errorCode="AccessDenied")
+            logs.put_log_events(logGroupName=name, logStreamName="trail",
+                                logEvents=[{"timestamp": int(sent * 1000), "message": event}])
+        else:
+            cw.put_metric_data(Namespace=namespace, MetricData=[{"MetricName": name, "Value": 1}])
         period_end = (int(sent) // 10 + 1) * 10
         while cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] != "ALARM":
             time.sleep(0.005)
@@ -108,6 +125,12 @@ def main():
         print(f"PutMetricData (20 datums/request): {put:.0f} req/s = {put * 20:.0f} datapoints/s")
         lat = latency(server)
         print("PutMetricData -> ALARM (put just after a boundary, 10 s period):")
+        print(f"  put-to-transition: median {statistics.median(x for x, _ in lat):.3f} s, "
+              f"max {max(x for x, _ in lat):.3f} s")
+        print(f"  after the period closed: median {statistics.median(y for _, y in lat) * 1000:.0f} ms, "
+              f"max {max(y for _, y in lat) * 1000:.0f} ms")
+        lat = latency(server, via_logs=True)
+        print("PutLogEvents (CIS 3.1 match) -> ALARM (put just after a boundary, 10 s period):")
         print(f"  put-to-transition: median {statistics.median(x for x, _ in lat):.3f} s, "
               f"max {max(x for x, _ in lat):.3f} s")
         print(f"  after the period closed: median {statistics.median(y for _, y in lat) * 1000:.0f} ms, "

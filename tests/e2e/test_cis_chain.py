@@ -7,6 +7,9 @@ notBreaching) and the OK notification follows."""
 import json
 import uuid
 
+import pytest
+from botocore.exceptions import ClientError
+
 from cis import CIS_FILTERS
 from test_sns import Listener, subscribe_confirmed, verify_signature
 
@@ -44,6 +47,7 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
                                                        "metricValue": "1"}])
     group_arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
     trail = f"cis-{uid}"
+    manual_server.client("s3").create_bucket(Bucket=f"cis-bucket-{uid}")
     ct.create_trail(Name=trail, S3BucketName=f"cis-bucket-{uid}", IsMultiRegionTrail=True,
                     EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=group_arn,
                     CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
@@ -122,7 +126,8 @@ def test_unauthorized_calls_raise_cis_3_1_after_six_breaching_minutes(manual_ser
     logs.put_metric_filter(logGroupName=group, filterName=name, filterPattern=pattern,
                            metricTransformations=[{"metricName": name, "metricNamespace": namespace, "metricValue": "1"}])
     arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
-    ct.create_trail(Name=f"cis31-{uid}", S3BucketName="b", CloudWatchLogsLogGroupArn=arn,
+    manual_server.client("s3").create_bucket(Bucket=f"cis31-bucket-{uid}")
+    ct.create_trail(Name=f"cis31-{uid}", S3BucketName=f"cis31-bucket-{uid}", CloudWatchLogsLogGroupArn=arn,
                     CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
     ct.start_logging(Name=f"cis31-{uid}")
     alarm = f"Warning-{uid}-CloudTrail-Unauthorized-API-Calls"
@@ -143,3 +148,50 @@ def test_unauthorized_calls_raise_cis_3_1_after_six_breaching_minutes(manual_ser
         assert state == ("ALARM" if minute == 5 else "OK"), (minute, state)
     denied = logs.filter_log_events(logGroupName=group, filterPattern=pattern)["events"]
     assert len(denied) == 6
+
+
+def test_composite_alarm_over_cis_alarms_notifies_once_both_fire(manual_server):
+    """A composite alarm over two CIS alarms goes to ALARM only when both children are in
+    ALARM, and its SNS notification carries the rule and the triggering child."""
+    uid = uuid.uuid4().hex[:8]
+    region = "ap-northeast-1"
+    cw = manual_server.client("cloudwatch", region_name=region)
+    sns = manual_server.client("sns", region_name=region)
+    topic_arn = sns.create_topic(Name=f"composite-{uid}")["TopicArn"]
+    sns.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(SEED_TOPIC_POLICY))
+    listener = Listener()
+    subscribe_confirmed(sns, topic_arn, listener)
+    children = [f"Warning-{uid}-Unauthorized", f"Warning-{uid}-RootUsage"]
+    for child, metric in zip(children, ["UnauthorizedAPICalls", "ForRootAcount"]):
+        cw.put_metric_alarm(AlarmName=child, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                            EvaluationPeriods=1, MetricName=metric, Namespace=f"CIS-{uid}", Period=60,
+                            Statistic="Maximum", Threshold=1, TreatMissingData="notBreaching")
+    name = f"Critical-{uid}"
+    rule = f'ALARM("{children[0]}") AND ALARM({children[1]})'
+    cw.put_composite_alarm(AlarmName=name, AlarmRule=rule, AlarmActions=[topic_arn], OKActions=[topic_arn],
+                           AlarmDescription="both CIS alarms")
+    # Evaluated at once: its children have no data yet, so the rule is false.
+    got = manual_server.aws("cloudwatch", "describe-alarms", "--alarm-types", "CompositeAlarm",
+                            "--alarm-names", name, env={"AWS_DEFAULT_REGION": region})["CompositeAlarms"]
+    assert [(a["AlarmName"], a["StateValue"], a["AlarmRule"]) for a in got] == [(name, "OK", rule)]
+    assert cw.describe_alarms(AlarmNames=[name])["CompositeAlarms"] == []  # metric alarms only by default
+    ok_note = notification(listener, "OK")
+    # One child fires: the composite stays OK.
+    cw.set_alarm_state(AlarmName=children[1], StateValue="ALARM", StateReason="root used")
+    assert cw.describe_alarms(AlarmNames=[name], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"][0]["StateValue"] == "OK"
+    # Both fire: ALARM, and the notification names the rule and the child that tipped it.
+    manual_server.advance(1)
+    cw.set_alarm_state(AlarmName=children[0], StateValue="ALARM", StateReason="denied calls")
+    note = notification(listener, "ALARM", after=ok_note)
+    verify_signature(note)
+    msg = json.loads(note["Message"])
+    assert (msg["AlarmName"], msg["OldStateValue"], msg["AlarmRule"]) == (name, "OK", rule)
+    assert [c["Arn"].rsplit(":", 1)[1] for c in msg["TriggeringChildren"]] == [children[0]]
+    assert msg["TriggeringChildren"][0]["State"]["Value"] == "ALARM"
+    parents = cw.describe_alarms(ParentsOfAlarmName=children[0])["CompositeAlarms"]
+    assert [p["AlarmName"] for p in parents] == [name]
+    with pytest.raises(ClientError) as e:
+        cw.delete_alarms(AlarmNames=[children[0]])
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+    assert e.value.response["Error"]["Message"] == (
+        f"Cannot delete {children[0]} as there are composite alarm(s) depending on it.")

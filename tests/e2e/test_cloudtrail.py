@@ -103,6 +103,7 @@ def test_lookup_via_aws_cli(server):
 
 def test_trail_lifecycle_and_validation(server):
     ct = server.client("cloudtrail")
+    server.client("s3").create_bucket(Bucket="cis-trail-bucket")
     name = f"trail-{uuid.uuid4().hex[:8]}"
     created = ct.create_trail(Name=name, S3BucketName="cis-trail-bucket", IsMultiRegionTrail=True,
                               EnableLogFileValidation=True, TagsList=[{"Key": "team", "Value": "sec"}])
@@ -119,7 +120,8 @@ def test_trail_lifecycle_and_validation(server):
     ct.start_logging(Name=created["TrailARN"])
     status = ct.get_trail_status(Name=name)
     assert status["IsLogging"] is True and "StartLoggingTime" in status
-    assert "S3" in status["LatestDeliveryError"]
+    # S3 is served now and the bucket exists, so CreateTrail records no delivery warning.
+    assert "LatestDeliveryError" not in status
     trails = ct.describe_trails(trailNameList=[name])["trailList"]
     assert len(trails) == 1 and trails[0]["HomeRegion"] == "us-east-1" and trails[0]["IsMultiRegionTrail"]
     assert any(t["Name"] == name for t in ct.list_trails()["Trails"])
@@ -146,13 +148,14 @@ def test_trail_lifecycle_and_validation(server):
 
 def test_log_group_destination_must_exist(server):
     ct = server.client("cloudtrail")
+    server.client("s3").create_bucket(Bucket="cis-trail-bucket")
     with pytest.raises(ClientError) as exc:
-        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="b",
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="cis-trail-bucket",
                         CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:nope:*",
                         CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrailToLogs")
     assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsLogGroupArnException"
     with pytest.raises(ClientError) as exc:
-        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="b",
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName="cis-trail-bucket",
                         CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:g:*")
     assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsRoleArnException"
 

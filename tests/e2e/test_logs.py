@@ -431,3 +431,39 @@ def test_metric_filter_values_dimensions_and_default_reach_cloudwatch(server):
     assert stats("Bytes", [{"Name": "User", "Value": "bob"}]) == [(5.0, 1.0, 5.0, "Bytes")]
     # No ERROR in a minute with events: the default value is published.
     assert stats("Errors", []) == [(0.0, 1.0, 0.0, "None")]
+
+
+def test_filter_match_raises_a_10_second_alarm_in_its_own_period(manual_server):
+    """A metric-filter datapoint keeps the second of its event, so a 10 s alarm counts the
+    match in the period it happened in, not at the start of its minute."""
+    logs, cw = manual_server.client("logs"), manual_server.client("cloudwatch")
+    now = datetime.datetime.fromisoformat(manual_server.advance(0)["now"].replace("Z", "+00:00"))
+    # Move to 35 s past a minute: the match lands in the [30, 40) period.
+    now = datetime.datetime.fromisoformat(
+        manual_server.advance((35 - now.second) % 60 or 60)["now"].replace("Z", "+00:00"))
+    assert now.second == 35
+    group, stream = make_stream(logs)
+    metric = f"Unauthorized-{uuid.uuid4().hex[:8]}"
+    logs.put_metric_filter(logGroupName=group, filterName="cis-3.1", filterPattern=CIS_FILTERS[0][1],
+                           metricTransformations=[{"metricName": metric, "metricNamespace": "LogMetrics",
+                                                   "metricValue": "1"}])
+    cw.put_metric_alarm(AlarmName=metric, Namespace="LogMetrics", MetricName=metric, Statistic="Sum",
+                        Period=10, EvaluationPeriods=1, Threshold=1,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching")
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+        {"timestamp": int(now.timestamp() * 1000), "message": json.dumps({"errorCode": "AccessDenied"})}])
+    # Wait until Logs handed the datapoint to CloudWatch, stamped at its second.
+    for _ in range(200):
+        points = cw.get_metric_statistics(Namespace="LogMetrics", MetricName=metric, Period=1,
+                                          StartTime=now - datetime.timedelta(minutes=1),
+                                          EndTime=now + datetime.timedelta(minutes=1),
+                                          Statistics=["Sum"])["Datapoints"]
+        if points:
+            break
+        time.sleep(0.01)
+    assert [(p["Timestamp"], p["Sum"]) for p in points] == [(now.replace(microsecond=0), 1.0)]
+    manual_server.advance(5)
+    alarm = cw.describe_alarms(AlarmNames=[metric])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM", alarm["StateReason"]
+    manual_server.advance(10)
+    assert cw.describe_alarms(AlarmNames=[metric])["MetricAlarms"][0]["StateValue"] == "OK"

@@ -735,3 +735,82 @@ def test_email_goes_through_the_smtp_relay():
     finally:
         srv.stop()
         relay.close()
+
+
+def test_topic_policy_is_decided_by_the_policy_engine(server):
+    """Users of the account need an identity policy or a topic statement naming them; the
+    engine reads the topic policy's conditions (not a stand-in), and a deny wins."""
+    sns, iam = server.client("sns"), server.client("iam")
+    arn = sns.create_topic(Name=name("engine"))["TopicArn"]
+    user = name("pub")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    as_user = server.client("sns", aws_access_key_id=key["AccessKeyId"],
+                            aws_secret_access_key=key["SecretAccessKey"])
+    # The default policy's AWS:SourceOwner condition does not match a direct call.
+    with pytest.raises(ClientError) as exc:
+        as_user.publish(TopicArn=arn, Message="x")
+    assert error_code(exc) == "AuthorizationError"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert f"user/{user} is not authorized to perform: sns:Publish on resource: {arn}" in \
+        exc.value.response["Error"]["Message"]
+    user_arn = iam.get_user(UserName=user)["User"]["Arn"]
+    named = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": ["sns:Publish", "sns:Subscribe"],
+         "Resource": arn, "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}]}
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(named))
+    assert as_user.publish(TopicArn=arn, Message="x")["MessageId"]
+    # Subscribe is decided by the same policy; an unnamed action is not granted.
+    with pytest.raises(ClientError) as exc:
+        as_user.get_topic_attributes(TopicArn=arn)
+    assert error_code(exc) == "AuthorizationError"
+    # A condition that does not hold takes the statement away.
+    named["Statement"][0]["Condition"] = {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(named))
+    with pytest.raises(ClientError) as exc:
+        as_user.publish(TopicArn=arn, Message="x")
+    assert error_code(exc) == "AuthorizationError"
+    # An identity policy is enough in the topic's own account, unless the topic denies.
+    iam.put_user_policy(UserName=user, PolicyName="pub", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+    assert as_user.publish(TopicArn=arn, Message="x")["MessageId"]
+    denied = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": user_arn}, "Action": "sns:Publish", "Resource": arn}]}
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(denied))
+    with pytest.raises(ClientError) as exc:
+        as_user.publish(TopicArn=arn, Message="x")
+    assert "explicit deny in a resource-based policy" in exc.value.response["Error"]["Message"]
+    # A policy the engine cannot evaluate is refused when set.
+    bad = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": arn,
+         "Condition": {"StringEqualz": {"aws:SourceIp": "x"}}}]}
+    with pytest.raises(ClientError) as exc:
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(bad))
+    assert error_code(exc) == "InvalidParameter"
+
+
+def test_alarm_publishes_under_the_default_topic_policy(server, listener):
+    """CloudWatch publishes as cloudwatch.amazonaws.com on behalf of the alarm: the default
+    policy's AWS:SourceOwner condition holds; a policy scoped to another alarm refuses it."""
+    sns, cw = server.client("sns"), server.client("cloudwatch")
+    lst = listener()
+    arn = sns.create_topic(Name=name("alarmed"))["TopicArn"]
+    subscribe_confirmed(sns, arn, lst)
+    alarm = name("cpu")
+    cw.put_metric_alarm(AlarmName=alarm, Namespace="Test", MetricName=alarm, Statistic="Maximum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+                        AlarmActions=[arn], OKActions=[arn])
+    cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
+    note = json.loads(lst.wait(1, kind="Notification")[0]["body"])
+    assert json.loads(note["Message"])["AlarmName"] == alarm
+    # Only another alarm's notifications are allowed now: this one's action fails.
+    scoped = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+         "Resource": arn, "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:*:alarm:other-*"}}}]}
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(scoped))
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test")
+    history = cw.describe_alarm_history(AlarmName=alarm, HistoryItemType="Action")["AlarmHistoryItems"]
+    failed = [h for h in history if h["HistorySummary"].startswith("Failed")]
+    assert failed and "AuthorizationError" in failed[0]["HistoryData"], history
+    time.sleep(1.5)
+    assert len(lst.of("Notification")) == 1

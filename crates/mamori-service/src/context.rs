@@ -96,6 +96,11 @@ pub struct Context {
     pub invoked_by: Option<String>,
     /// Whether the request came over TLS.
     pub secure_transport: bool,
+    /// For a service acting on behalf of one of its resources, that resource's ARN
+    /// (`aws:SourceArn`: the alarm whose action publishes to SNS).
+    pub source_arn: Option<String>,
+    /// The account owning [`Context::source_arn`]'s resource (`aws:SourceAccount`).
+    pub source_account: Option<String>,
     /// The dispatcher, for internal calls.
     pub dispatcher: Arc<Dispatcher>,
 }
@@ -135,6 +140,8 @@ impl Context {
             time: dispatcher.clock().now(),
             invoked_by: None,
             secure_transport: true,
+            source_arn: None,
+            source_account: None,
             dispatcher,
         }
     }

@@ -69,6 +69,9 @@ pub struct StoredAccessKey {
     /// Whether the session was created with MFA.
     #[serde(default)]
     pub mfa: bool,
+    /// When the MFA code was checked (`aws:MultiFactorAuthAge` counts from it).
+    #[serde(default)]
+    pub mfa_time: Option<DateTime<Utc>>,
     /// The session policies (JSON documents) passed when temporary credentials were made;
     /// the authorizer intersects the role's permissions with them.
     #[serde(default)]
@@ -178,6 +181,7 @@ mod tests {
             active: true,
             expires: Some(clock.now() + TimeDelta::hours(1)),
             mfa: false,
+            mfa_time: None,
             session_policies: Vec::new(),
         };
         store.write(|tx| ACCESS_KEYS.put(tx, ACCESS_KEY_PARTITION, "ASIA1", &key)).unwrap();

@@ -26,12 +26,22 @@ pub struct AuthzRequest {
     /// with its values; the authorizer adds the global `aws:` keys it knows from the
     /// context.
     pub conditions: Vec<(String, Vec<String>)>,
+    /// The account owning the resources, for ARNs that do not name one (S3 buckets); by
+    /// default the authorizer takes the account field of each ARN, else the caller's.
+    pub resource_account: Option<String>,
 }
 
 impl AuthzRequest {
     /// `action` on `resources`, with no request condition keys.
     pub fn new(action: impl Into<String>, resources: Vec<String>) -> Self {
-        Self { action: action.into(), resources, conditions: Vec::new() }
+        Self { action: action.into(), resources, conditions: Vec::new(), resource_account: None }
+    }
+
+    /// Names the account owning the resources (for cross-account decisions).
+    #[must_use]
+    pub fn owned_by(mut self, account: impl Into<String>) -> Self {
+        self.resource_account = Some(account.into());
+        self
     }
 
     /// Adds a request condition key with its values.
@@ -287,6 +297,47 @@ impl Dispatcher {
             region,
         );
         self.call(&ctx, service, operation, input).await
+    }
+
+    /// [`Dispatcher::call_as_service`] on behalf of the service's resource `source_arn`
+    /// (an alarm publishing to SNS), which resource policies see as `aws:SourceArn` and,
+    /// with the account in that ARN (or `account`), `aws:SourceAccount`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_as_service_from(
+        self: &Arc<Self>,
+        principal: &str,
+        source_arn: &str,
+        account: AccountId,
+        region: Region,
+        service: &'static str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
+        let mut ctx = Context::internal(
+            self.clone(),
+            Principal::service(principal, account.clone()),
+            account.clone(),
+            region,
+        );
+        let arn_account = source_arn.split(':').nth(4).filter(|a| !a.is_empty());
+        ctx.source_account = Some(arn_account.unwrap_or(account.as_str()).to_owned());
+        ctx.source_arn = Some(source_arn.to_owned());
+        self.call(&ctx, service, operation, input).await
+    }
+
+    /// Asks the authorizer about a further action of the call `ctx` is serving, with that
+    /// resource's own resource-based policy: S3's CopyObject must also be allowed
+    /// `s3:GetObject` on its source, under the source bucket's policy.
+    pub fn authorize_also(
+        &self,
+        ctx: &Context,
+        service: &'static str,
+        request: &AuthzRequest,
+        resource_policy: Option<&str>,
+        input: &Value,
+    ) -> Result<(), AwsError> {
+        let authorizer = self.authorizer.read().unwrap_or_else(|e| e.into_inner()).clone();
+        authorizer.authorize_call(ctx, service, request, resource_policy, input)
     }
 
     async fn call_handler(

@@ -14,6 +14,7 @@ mod clock;
 mod context;
 mod credentials;
 mod dispatcher;
+mod mfa;
 mod provider;
 mod scheduler;
 mod service;
@@ -26,6 +27,9 @@ pub use credentials::{
     StoredAccessKey, StoredPrincipalKind,
 };
 pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher, InputValidator};
+pub use mfa::{
+    MFA_DEVICES, StoredMfaDevice, base32_decode, base32_encode, find_step, time_step, totp,
+};
 pub use provider::{
     ResourceProvider, ResourceRequest, ResourceState, generated_name, missing_property, prop_bool,
     prop_document, prop_f64, prop_str,

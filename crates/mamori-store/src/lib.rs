@@ -59,6 +59,10 @@ const MIGRATIONS: &[&str] = &[
     // Every append paid for this second index, which only the hourly expiry across
     // partitions used; that expiry can walk `series_by_time` by namespace instead.
     "DROP INDEX IF EXISTS series_by_ns_time;",
+    // `since_id` and `last_id` read a partition in id order (CloudTrail's delivery
+    // cursors); without this they walked every record of the partition and sorted it, so
+    // each delivery cost grew with the whole history.
+    "CREATE INDEX IF NOT EXISTS series_by_id ON series (ns, part, id);",
 ];
 
 /// The durable store shared by every service.

@@ -215,6 +215,28 @@ mod tests {
     const EVENTS: Series<String> = Series::new("test.events");
 
     #[test]
+    fn id_reads_use_the_id_index() {
+        let store = Store::in_memory().unwrap();
+        let plan = |sql: &str| -> String {
+            store
+                .read(|tx| {
+                    let mut stmt = tx.tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
+                    Ok::<_, crate::StoreError>(
+                        rows.collect::<std::result::Result<Vec<_>, _>>()?.join("; "),
+                    )
+                })
+                .unwrap()
+        };
+        let since = plan(
+            "SELECT id, stream, ts, body FROM series WHERE ns = 'a' AND part = 'b' AND id > 5 ORDER BY id LIMIT 10",
+        );
+        assert!(since.contains("series_by_id") && !since.contains("TEMP B-TREE"), "{since}");
+        let last = plan("SELECT COALESCE(MAX(id), 0) FROM series WHERE ns = 'a' AND part = 'b'");
+        assert!(last.contains("series_by_id"), "{last}");
+    }
+
+    #[test]
     fn ranges_pages_and_retention() {
         let store = Store::in_memory().unwrap();
         store

@@ -3,6 +3,7 @@
 //! - [`models`]: the embedded models, parsed lazily.
 //! - [`route`]: which service and operation a request is for.
 //! - [`sigv4`]: Signature Version 4 verification (header, presigned, streaming chunks).
+//! - [`sigv2`]: S3's legacy presigned URLs (botocore's default for S3 presigning).
 //! - [`protocol`]: one codec per protocol turning wire input into the neutral value form
 //!   and the neutral output (or an [`mamori_aws::AwsError`]) back into wire bytes.
 //!
@@ -16,6 +17,7 @@ pub mod model;
 pub mod models;
 pub mod protocol;
 pub mod route;
+pub mod sigv2;
 pub mod sigv4;
 mod validate;
 mod xml;

@@ -185,7 +185,9 @@ pub fn s3_virtual_host_bucket(host: &str) -> Option<&str> {
         .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
         .map_or(host, |(h, _)| h);
     if let Some(bucket) = host.strip_suffix(".localhost") {
-        return (!bucket.is_empty()).then_some(bucket);
+        // `<bucket>.s3.localhost` when the endpoint is `http://s3.localhost:<port>`.
+        let bucket = bucket.strip_suffix(".s3").unwrap_or(bucket);
+        return (!bucket.is_empty() && bucket != "s3").then_some(bucket);
     }
     let idx = host.find(".s3.").or_else(|| host.find(".s3-"))?;
     host.ends_with(".amazonaws.com").then(|| &host[..idx]).filter(|b| !b.is_empty())
@@ -492,6 +494,8 @@ mod tests {
             Some("my.bucket")
         );
         assert_eq!(s3_virtual_host_bucket("b.localhost:4566"), Some("b"));
+        assert_eq!(s3_virtual_host_bucket("b.s3.localhost:4566"), Some("b"));
+        assert_eq!(s3_virtual_host_bucket("s3.localhost:4566"), None);
         assert_eq!(s3_virtual_host_bucket("127.0.0.1:4566"), None);
         assert_eq!(s3_virtual_host_bucket("s3.amazonaws.com"), None);
     }

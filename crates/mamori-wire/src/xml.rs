@@ -122,7 +122,10 @@ fn write_element(
                     }
                 }
             }
-            if let Some(ns) = &member.xml_namespace {
+            // A prefixed namespace may sit on the shape (S3's `Grantee`, whose
+            // `xsi:type` attribute needs `xmlns:xsi` declared).
+            let shape_ns = shape.xml_namespace.as_ref().filter(|n| n.prefix.is_some());
+            if let Some(ns) = member.xml_namespace.as_ref().or(shape_ns) {
                 match &ns.prefix {
                     Some(p) => out.push_str(&format!(" xmlns:{p}=\"{}\"", escape(&ns.uri))),
                     None => out.push_str(&format!(" xmlns=\"{}\"", escape(&ns.uri))),

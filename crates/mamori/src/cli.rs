@@ -123,6 +123,11 @@ pub struct ServeArgs {
     #[arg(long, env = "MAMORI_SMTP_URL")]
     pub smtp_url: Option<String>,
 
+    /// PEM file of CA certificates SNS trusts for https subscription endpoints, besides
+    /// the Mozilla root set (for endpoints with a private or test CA).
+    #[arg(long, env = "MAMORI_SNS_CA_FILE")]
+    pub sns_ca_file: Option<std::path::PathBuf>,
+
     /// Log filter (tracing-subscriber EnvFilter syntax), e.g. `info` or `mamori=debug`.
     #[arg(long, env = "MAMORI_LOG", default_value = "info")]
     pub log: String,

@@ -57,7 +57,7 @@ pub struct Wired {
 #[cfg(test)]
 fn services() -> Vec<Arc<dyn Service>> {
     let dir = std::env::temp_dir().join(format!("mamori-coverage-{}", std::process::id()));
-    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None, &dir) {
+    match services_with(&mamori_iam::Iam::new(), "http://127.0.0.1:4566", None, None, &dir) {
         Ok((services, _)) => services,
         Err(e) => panic!("services: {e}"),
     }
@@ -70,11 +70,19 @@ fn services_with(
     iam: &mamori_iam::Iam,
     base_url: &str,
     smtp_url: Option<&str>,
+    sns_ca_file: Option<&std::path::Path>,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<(Vec<Arc<dyn Service>>, Wired)> {
     let mut sns = mamori_sns::Sns::new(base_url);
     if let Some(url) = smtp_url {
         sns = sns.with_smtp_relay(url).map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?;
+    }
+    if let Some(path) = sns_ca_file {
+        let pem =
+            std::fs::read(path).with_context(|| format!("--sns-ca-file {}", path.display()))?;
+        sns = sns
+            .with_trusted_ca(&pem)
+            .map_err(|e| anyhow::anyhow!("--sns-ca-file {}: {e}", path.display()))?;
     }
     let sns = Arc::new(sns);
     let logs = Arc::new(mamori_logs::Logs::new());
@@ -146,7 +154,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             args.data_dir.clone()
         };
-        let (services, wired) = services_with(&iam, &base_url, args.smtp_url.as_deref(), &s3_dir)?;
+        let (services, wired) = services_with(
+            &iam,
+            &base_url,
+            args.smtp_url.as_deref(),
+            args.sns_ca_file.as_deref(),
+            &s3_dir,
+        )?;
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
         dispatcher.set_input_validator(Arc::new(|service, operation, input| {
@@ -156,6 +170,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }));
         register_tasks(&dispatcher, &wired);
+        mamori_iam::register_tasks(&dispatcher, &iam);
         let logs_interval =
             chrono::TimeDelta::milliseconds((args.cloudtrail_logs_interval * 1000.0) as i64);
         mamori_cloudtrail::install(

@@ -93,6 +93,14 @@ pub fn build(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Value {
             identity.insert("accountId".into(), json!(account));
             identity.insert("accessKeyId".into(), json!(access_key));
             identity.insert("userName".into(), json!(name));
+            // Temporary credentials of the user itself (GetSessionToken) carry MFA state.
+            if access_key.starts_with("ASIA") {
+                let mfa = if p.mfa { "true" } else { "false" };
+                identity.insert(
+                    "sessionContext".into(),
+                    json!({"attributes": {"mfaAuthenticated": mfa}}),
+                );
+            }
         }
         PrincipalKind::AssumedRole { role, .. } => {
             identity.insert("type".into(), json!("AssumedRole"));

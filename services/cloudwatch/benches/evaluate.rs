@@ -83,6 +83,7 @@ fn main() {
                     ["missing", "notBreaching", "breaching", "ignore"][m % 4].into(),
                 ),
                 evaluate_low_sample_count_percentile: None,
+                rule: None,
                 metrics: None,
                 tags: vec![],
                 config_updated_ms: T * 1000,

@@ -45,8 +45,9 @@ pub async fn run(
         let outcome = if arn.starts_with("arn:aws:sns:") {
             let (subject, message) = notification(alarm, old_state, &account, &region);
             dispatcher
-                .call_as_service(
+                .call_as_service_from(
                     PRINCIPAL,
+                    &alarm.arn,
                     account.clone(),
                     region.clone(),
                     "sns",
@@ -77,7 +78,7 @@ pub async fn run(
         };
         let written = dispatcher
             .store()
-            .write(|tx| record(tx, part, &alarm.name, now_ms, "Action", summary, data.to_string()));
+            .write(|tx| record(tx, part, alarm, now_ms, "Action", summary, data.to_string()));
         if let Err(e) = written {
             tracing::error!(alarm = %alarm.name, error = %e, "cannot record alarm action");
         }
@@ -92,6 +93,26 @@ pub fn notification(
     region: &Region,
 ) -> (String, String) {
     let subject = format!("{}: \"{}\" in {}", alarm.state.value, alarm.name, region.display_name());
+    if alarm.rule.is_some() {
+        let message = json!({
+            "AlarmName": alarm.name,
+            "AlarmDescription": alarm.description,
+            "AWSAccountId": account.as_str(),
+            "AlarmConfigurationUpdatedTimestamp": aws_time(alarm.config_updated_ms),
+            "NewStateValue": alarm.state.value,
+            "NewStateReason": alarm.state.reason,
+            "StateChangeTime": aws_time(alarm.state.transitioned_ms),
+            "Region": region.display_name(),
+            "AlarmArn": alarm.arn,
+            "OldStateValue": old_state,
+            "OKActions": alarm.ok_actions,
+            "AlarmActions": alarm.alarm_actions,
+            "InsufficientDataActions": alarm.insufficient_data_actions,
+            "AlarmRule": alarm.rule,
+            "TriggeringChildren": crate::composite::triggering_children(alarm),
+        });
+        return (subject, message.to_string());
+    }
     let mut trigger = json!({
         "Period": alarm.period,
         "EvaluationPeriods": alarm.evaluation_periods,

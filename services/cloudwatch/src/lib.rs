@@ -13,10 +13,12 @@
 pub mod actions;
 pub mod cache;
 mod cfn;
+pub mod composite;
 mod errors;
 pub mod eval;
 pub mod math;
 pub mod ops;
+pub mod rule;
 pub mod state;
 pub mod stats;
 pub mod tasks;
@@ -37,6 +39,7 @@ pub struct CloudWatch {
 /// Operations that write alarms (and so invalidate the evaluator's cache).
 const ALARM_WRITES: &[&str] = &[
     "PutMetricAlarm",
+    "PutCompositeAlarm",
     "DeleteAlarms",
     "EnableAlarmActions",
     "DisableAlarmActions",
@@ -75,12 +78,18 @@ const OPS: &[OpSpec] = &[
             "Extended statistics other than percentiles (tm, wm, tc, ts, IQM, PR) are rejected.",
             "Only SNS topic actions run; EC2, Auto Scaling, Lambda and SSM actions are recorded as failed.",
             "The evaluation range is N + min(N - 1, 2) periods (AWS documents only N = 3 -> 5); periods are judged at their boundary, without AWS's short wait for late data.",
-            "Composite alarms (`PutCompositeAlarm`) are not built.",
+        ],
+    },
+    OpSpec {
+        name: "PutCompositeAlarm",
+        gaps: &[
+            "`ActionsSuppressor` (and its wait and extension periods) and `ActionConfiguration` are rejected.",
+            "StateReason names the most recently changed child as the trigger; AWS's wording may differ.",
         ],
     },
     OpSpec {
         name: "DescribeAlarms",
-        gaps: &["Composite alarms do not exist: `CompositeAlarms` is always empty."],
+        gaps: &["Log alarms (`AlarmTypes` `LogAlarm`) do not exist."],
     },
     OpSpec { name: "DescribeAlarmsForMetric", gaps: &[] },
     OpSpec { name: "DeleteAlarms", gaps: &[] },
@@ -122,7 +131,7 @@ impl Service for CloudWatch {
                 .unwrap_or_default()
         };
         let resources = match operation {
-            "PutMetricAlarm" | "SetAlarmState" | "DescribeAlarmHistory" => {
+            "PutMetricAlarm" | "PutCompositeAlarm" | "SetAlarmState" | "DescribeAlarmHistory" => {
                 input["AlarmName"].as_str().map(|n| vec![arn(n)]).unwrap_or_default()
             }
             "DeleteAlarms" | "EnableAlarmActions" | "DisableAlarmActions" | "DescribeAlarms" => {
@@ -170,6 +179,13 @@ impl CloudWatch {
             "GetMetricData" => data::get_metric_data(ctx, input),
             "ListMetrics" => metrics::list_metrics(ctx, input),
             "PutMetricAlarm" => alarms::put_metric_alarm(ctx, input),
+            "PutCompositeAlarm" => {
+                let res = composite::put_composite_alarm(ctx, input)?;
+                // A new composite is evaluated at once, as AWS does.
+                composite::settle(&ctx.dispatcher, &ctx.partition(), ctx.time.timestamp_millis())
+                    .await;
+                Ok(res)
+            }
             "DescribeAlarms" => alarms::describe_alarms(ctx, input),
             "DescribeAlarmsForMetric" => alarms::describe_alarms_for_metric(ctx, input),
             "DeleteAlarms" => alarms::delete_alarms(ctx, input),

@@ -169,6 +169,9 @@ pub struct Alarm {
     /// EvaluateLowSampleCountPercentile as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluate_low_sample_count_percentile: Option<String>,
+    /// AlarmRule: set for a composite alarm (whose metric fields are then unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// Metrics (metric math alarms), in the neutral form of `MetricDataQueries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<serde_json::Value>,
@@ -196,6 +199,11 @@ impl Alarm {
         }
     }
 
+    /// `MetricAlarm` or `CompositeAlarm`.
+    pub fn alarm_type(&self) -> &'static str {
+        if self.rule.is_some() { "CompositeAlarm" } else { "MetricAlarm" }
+    }
+
     /// Every action of every state.
     pub fn all_actions(&self) -> impl Iterator<Item = &String> {
         self.ok_actions.iter().chain(&self.alarm_actions).chain(&self.insufficient_data_actions)
@@ -207,6 +215,9 @@ impl Alarm {
 pub struct HistoryItem {
     /// AlarmName.
     pub alarm_name: String,
+    /// AlarmType; absent (metric alarm) in items written before composite alarms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_type: Option<String>,
     /// HistoryItemType: `ConfigurationUpdate`, `StateUpdate` or `Action`.
     pub item_type: String,
     /// HistorySummary.

@@ -86,6 +86,10 @@ pub fn is_due(period: i64, due_ms: i64) -> bool {
 
 /// The evaluator's view of an alarm; `None` for a configuration it cannot judge.
 pub fn config_of(alarm: &Alarm) -> Option<AlarmConfig> {
+    if alarm.rule.is_some() {
+        // Composite alarms follow their children (`composite::settle`), not metrics.
+        return None;
+    }
     let statistic = alarm.statistic.clone().or_else(|| alarm.extended_statistic.clone());
     let percentile = match alarm.extended_statistic.as_deref().and_then(Stat::parse) {
         Some(Stat::Percentile(p)) => Some(p),
@@ -217,9 +221,14 @@ pub async fn evaluate_due(svc: &CloudWatch, dispatcher: &Arc<Dispatcher>, due: D
     svc.alarms.invalidate();
     match applied {
         Ok(applied) => {
+            let mut parts = BTreeSet::new();
             for (part, (alarm, old)) in applied {
                 tracing::info!(alarm = %alarm.name, from = %old, to = %alarm.state.value, reason = %alarm.state.reason, "alarm state changed");
                 crate::actions::run(dispatcher, &part, &alarm, &old, now).await;
+                parts.insert(part);
+            }
+            for part in parts {
+                crate::composite::settle(dispatcher, &part, now).await;
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot record alarm states"),

@@ -484,3 +484,255 @@ async fn describe_alarms_pages_and_history_filters_by_date() {
         .unwrap();
     assert_eq!(rest["AlarmHistoryItems"].as_array().unwrap().len(), 3);
 }
+
+mod composite_alarms {
+    use super::*;
+
+    async fn composite(env: &Env, name: &str) -> Value {
+        let got = env
+            .call("DescribeAlarms", json!({"AlarmNames": [name], "AlarmTypes": ["CompositeAlarm"]}))
+            .await
+            .unwrap();
+        got["CompositeAlarms"][0].clone()
+    }
+
+    async fn set(env: &Env, name: &str, state: &str) {
+        env.call(
+            "SetAlarmState",
+            json!({"AlarmName": name, "StateValue": state, "StateReason": "test"}),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn follows_its_children_nested_and_through_evaluation() {
+        let env = Env::new();
+        env.call("PutMetricAlarm", cis_alarm("cpu", "Cpu")).await.unwrap();
+        env.call("PutMetricAlarm", cis_alarm("deploying", "Deploy")).await.unwrap();
+        env.call(
+            "PutCompositeAlarm",
+            json!({"AlarmName": "noisy", "AlarmRule": "ALARM(cpu) AND NOT ALARM(deploying)",
+                   "AlarmActions": ["arn:aws:sns:us-east-1:000000000000:alerts"]}),
+        )
+        .await
+        .unwrap();
+        // Evaluated at once: both children are INSUFFICIENT_DATA, so the rule is false.
+        let c = composite(&env, "noisy").await;
+        assert_eq!(c["StateValue"], "OK", "{c}");
+        assert_eq!(c["AlarmRule"], "ALARM(cpu) AND NOT ALARM(deploying)");
+        env.call(
+            "PutCompositeAlarm",
+            json!({"AlarmName": "page", "AlarmRule": "ALARM(noisy) OR ALARM(\"arn:aws:cloudwatch:us-east-1:000000000000:alarm:deploying\")"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(composite(&env, "page").await["StateValue"], "OK");
+
+        // A datapoint raises cpu at the next minute; both composites follow in that tick.
+        env.call(
+            "PutMetricData",
+            json!({"Namespace": "LogMetrics", "MetricData": [{"MetricName": "Cpu", "Value": 5.0}]}),
+        )
+        .await
+        .unwrap();
+        env.advance(60).await;
+        assert_eq!(env.state("cpu").await["StateValue"], "ALARM");
+        let c = composite(&env, "noisy").await;
+        assert_eq!(c["StateValue"], "ALARM", "{c}");
+        assert!(
+            c["StateReason"].as_str().unwrap().starts_with(
+                "arn:aws:cloudwatch:us-east-1:000000000000:alarm:cpu transitioned to ALARM at "
+            ),
+            "{c}"
+        );
+        let data: Value = serde_json::from_str(c["StateReasonData"].as_str().unwrap()).unwrap();
+        assert_eq!(data["triggeringAlarms"][0]["state"]["value"], "ALARM");
+        assert_eq!(composite(&env, "page").await["StateValue"], "ALARM");
+
+        // SetAlarmState on a child settles the composites too.
+        set(&env, "deploying", "ALARM").await;
+        assert_eq!(composite(&env, "noisy").await["StateValue"], "OK");
+        assert_eq!(composite(&env, "page").await["StateValue"], "ALARM");
+
+        // Composites have their own history, listed only when asked for.
+        let history = env
+            .call(
+                "DescribeAlarmHistory",
+                json!({"AlarmName": "noisy", "HistoryItemType": "StateUpdate"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(history["AlarmHistoryItems"], json!([]));
+        let history = env
+            .call(
+                "DescribeAlarmHistory",
+                json!({"AlarmName": "noisy", "HistoryItemType": "StateUpdate", "AlarmTypes": ["CompositeAlarm"]}),
+            )
+            .await
+            .unwrap();
+        let items = history["AlarmHistoryItems"].as_array().unwrap();
+        let summaries: Vec<&str> =
+            items.iter().map(|i| i["HistorySummary"].as_str().unwrap()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "Alarm updated from ALARM to OK",
+                "Alarm updated from OK to ALARM",
+                "Alarm updated from INSUFFICIENT_DATA to OK"
+            ]
+        );
+        assert!(items.iter().all(|i| i["AlarmType"] == "CompositeAlarm"));
+        // The ALARM transition ran its action (SNS is absent here: recorded as failed).
+        let actions = env
+            .call(
+                "DescribeAlarmHistory",
+                json!({"AlarmName": "noisy", "HistoryItemType": "Action", "AlarmTypes": ["CompositeAlarm"]}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(actions["AlarmHistoryItems"].as_array().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn describe_lists_by_type_children_and_parents() {
+        let env = Env::new();
+        env.call("PutMetricAlarm", cis_alarm("a", "A")).await.unwrap();
+        env.call("PutMetricAlarm", cis_alarm("b", "B")).await.unwrap();
+        env.call(
+            "PutCompositeAlarm",
+            json!({"AlarmName": "ab", "AlarmRule": "ALARM(a) OR ALARM(b)"}),
+        )
+        .await
+        .unwrap();
+        env.call(
+            "PutCompositeAlarm",
+            json!({"AlarmName": "top", "AlarmRule": "ALARM(ab) AND OK(a)"}),
+        )
+        .await
+        .unwrap();
+        let names = |v: &Value, list: &str| -> Vec<String> {
+            v[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["AlarmName"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let default = env.call("DescribeAlarms", json!({})).await.unwrap();
+        assert_eq!(names(&default, "MetricAlarms"), ["a", "b"]);
+        assert_eq!(names(&default, "CompositeAlarms"), Vec::<String>::new());
+        let both = env
+            .call(
+                "DescribeAlarms",
+                json!({"AlarmTypes": ["MetricAlarm", "CompositeAlarm"], "MaxRecords": 3}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(names(&both, "MetricAlarms"), ["a", "b"]);
+        assert_eq!(names(&both, "CompositeAlarms"), ["ab"]);
+        assert_eq!(both["NextToken"], "b");
+        let children =
+            env.call("DescribeAlarms", json!({"ChildrenOfAlarmName": "top"})).await.unwrap();
+        assert_eq!(names(&children, "MetricAlarms"), ["a"]);
+        assert_eq!(names(&children, "CompositeAlarms"), ["ab"]);
+        assert!(children["MetricAlarms"][0].get("StateValue").is_some());
+        let parents = env.call("DescribeAlarms", json!({"ParentsOfAlarmName": "a"})).await.unwrap();
+        assert_eq!(names(&parents, "CompositeAlarms"), ["ab", "top"]);
+        let err = env
+            .call("DescribeAlarms", json!({"ParentsOfAlarmName": "a", "StateValue": "OK"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+    }
+
+    #[tokio::test]
+    async fn bad_rules_missing_children_and_protected_deletes() {
+        let env = Env::new();
+        env.call("PutMetricAlarm", cis_alarm("a", "A")).await.unwrap();
+        let err = env
+            .call(
+                "PutCompositeAlarm",
+                json!({"AlarmName": "c", "AlarmRule": "ALARM(a) AND ALARM(ghost)"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        assert_eq!(
+            err.message,
+            "Could not save the composite alarm as alarms [ghost] in the alarm rule do not exist"
+        );
+        let err = env
+            .call(
+                "PutCompositeAlarm",
+                json!({"AlarmName": "c", "AlarmRule": "AT_LEAST(1, ALARM, (a))"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        assert!(err.message.contains("unknown function or keyword 'AT_LEAST'"), "{}", err.message);
+        let err = env
+            .call(
+                "PutCompositeAlarm",
+                json!({"AlarmName": "c", "AlarmRule": "ALARM(a)", "ActionsSuppressor": "a",
+                       "ActionsSuppressorWaitPeriod": 60, "ActionsSuppressorExtensionPeriod": 60}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValueException");
+        let err = env
+            .call("PutCompositeAlarm", json!({"AlarmName": "a", "AlarmRule": "TRUE"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValueException");
+
+        env.call("PutCompositeAlarm", json!({"AlarmName": "c", "AlarmRule": "ALARM(a)"}))
+            .await
+            .unwrap();
+        env.call("PutCompositeAlarm", json!({"AlarmName": "d", "AlarmRule": "TRUE"}))
+            .await
+            .unwrap();
+        let err = env.call("DeleteAlarms", json!({"AlarmNames": ["a"]})).await.unwrap_err();
+        assert_eq!(err.message, "Cannot delete a as there are composite alarm(s) depending on it.");
+        let err = env.call("DeleteAlarms", json!({"AlarmNames": ["c", "d"]})).await.unwrap_err();
+        assert_eq!(err.code, "ValidationException");
+        let err = env.call("PutMetricAlarm", cis_alarm("c", "C")).await.unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValueException");
+        // Deleting the parent with its child in one call is allowed.
+        env.call("DeleteAlarms", json!({"AlarmNames": ["a", "c"]})).await.unwrap();
+        let left = env
+            .call("DescribeAlarms", json!({"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}))
+            .await
+            .unwrap();
+        assert_eq!(left["MetricAlarms"], json!([]));
+        assert_eq!(left["CompositeAlarms"][0]["AlarmName"], "d");
+        assert_eq!(left["CompositeAlarms"][0]["StateValue"], "ALARM");
+    }
+
+    #[tokio::test]
+    async fn a_cycle_stops_evaluation_of_its_members() {
+        let env = Env::new();
+        env.call("PutMetricAlarm", cis_alarm("m", "M")).await.unwrap();
+        env.call("PutCompositeAlarm", json!({"AlarmName": "x", "AlarmRule": "ALARM(m)"}))
+            .await
+            .unwrap();
+        env.call("PutCompositeAlarm", json!({"AlarmName": "y", "AlarmRule": "ALARM(x)"}))
+            .await
+            .unwrap();
+        // x now names y, which names x: a cycle, allowed to be saved as in AWS.
+        env.call(
+            "PutCompositeAlarm",
+            json!({"AlarmName": "x", "AlarmRule": "ALARM(m) OR ALARM(y)"}),
+        )
+        .await
+        .unwrap();
+        set(&env, "m", "ALARM").await;
+        assert_eq!(composite(&env, "x").await["StateValue"], "OK");
+        assert_eq!(composite(&env, "y").await["StateValue"], "OK");
+        // Breaking the cycle with FALSE, as AWS advises, resumes evaluation.
+        env.call("PutCompositeAlarm", json!({"AlarmName": "y", "AlarmRule": "FALSE"}))
+            .await
+            .unwrap();
+        assert_eq!(composite(&env, "x").await["StateValue"], "ALARM");
+    }
+}

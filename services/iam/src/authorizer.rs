@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use mamori_aws::AwsError;
 use mamori_policy::{
@@ -20,13 +20,14 @@ use mamori_policy::{
     PolicySource, Principal, PrincipalKind as PKind, Reason, Request, evaluate,
 };
 use mamori_service::{
-    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context, PrincipalKind,
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, AllowAll, Authorizer, AuthzRequest, Context, MFA_DEVICES,
+    PrincipalKind,
 };
 use mamori_store::{Store, Tx};
 use serde_json::Value;
 
 use crate::ops::resolve_policy;
-use crate::state::{GROUPS, Policies, ROLES, USERS, db, rd};
+use crate::state::{GROUPS, KEY_LAST_USED, KeyUse, Policies, ROLES, USERS, db, rd};
 
 /// A principal's policies, compiled.
 #[derive(Debug)]
@@ -37,11 +38,13 @@ pub struct Compiled {
     pub set: PolicySet,
 }
 
-/// State shared by the IAM service and its authorizer: the cache.
+/// State shared by the IAM service and its authorizer: the cache, and the access keys' last
+/// uses not yet written to the store.
 #[derive(Debug, Default)]
 pub struct Shared {
     generation: AtomicU64,
     cache: RwLock<HashMap<String, Arc<Compiled>>>,
+    last_used: Mutex<HashMap<String, KeyUse>>,
 }
 
 impl Shared {
@@ -49,6 +52,52 @@ impl Shared {
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Notes a use of the long-term access key `key` in memory (no store write per request).
+    fn record_use(&self, key: &str, service: &str, ctx: &Context) {
+        let mut map = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        let region = ctx.region.as_str();
+        match map.get_mut(key) {
+            Some(u) => {
+                u.time = ctx.time;
+                if u.service != service || u.region != region {
+                    (u.service, u.region) = (service.to_owned(), region.to_owned());
+                }
+            }
+            None => {
+                let u = KeyUse {
+                    time: ctx.time,
+                    service: service.to_owned(),
+                    region: region.to_owned(),
+                };
+                map.insert(key.to_owned(), u);
+            }
+        }
+    }
+
+    /// Writes the noted key uses to the store in one transaction (the `iam.key-last-use`
+    /// task, and before `GetAccessKeyLastUsed` reads).
+    pub fn flush_last_used(&self, store: &Store) {
+        let pending =
+            std::mem::take(&mut *self.last_used.lock().unwrap_or_else(|e| e.into_inner()));
+        if pending.is_empty() {
+            return;
+        }
+        let res = store.write(|tx| {
+            for (key, used) in &pending {
+                KEY_LAST_USED.put(tx, ACCESS_KEY_PARTITION, key, used)?;
+            }
+            Ok::<_, mamori_store::StoreError>(())
+        });
+        if let Err(e) = res {
+            tracing::warn!(target: "iam", error = %e, n = pending.len(), "cannot record access key use");
+        }
+    }
+
+    /// Forgets the noted uses (after `/_mamori/reset`).
+    pub fn clear_last_used(&self) {
+        self.last_used.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -163,11 +212,29 @@ pub fn context_keys(ctx: &Context, principal: &Principal) -> BTreeMap<String, Co
     if temporary || ctx.principal.mfa {
         c.insert("aws:MultiFactorAuthPresent".to_owned(), ctx.principal.mfa.into());
     }
+    // Only MFA sessions pay for this read: the time the code was checked is on the key.
+    if ctx.principal.mfa
+        && let Some(k) = &ctx.principal.access_key_id
+        && let Ok(Some(key)) =
+            ctx.dispatcher.store().read(|tx| ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, k))
+        && let Some(at) = key.mfa_time
+    {
+        let age = (ctx.time - at).num_seconds().max(0);
+        c.insert("aws:MultiFactorAuthAge".to_owned(), age.into());
+    }
     if let Some(by) = &ctx.invoked_by {
         c.insert(
             "aws:CalledVia".to_owned(),
             ContextValue::Multi(vec![mamori_policy::Value::String(by.clone())]),
         );
+    }
+    if let Some(arn) = &ctx.source_arn {
+        c.insert("aws:SourceArn".to_owned(), arn.as_str().into());
+    }
+    if let Some(account) = &ctx.source_account {
+        c.insert("aws:SourceAccount".to_owned(), account.as_str().into());
+        // SNS's legacy name for the same key, used by the default topic policy.
+        c.insert("aws:SourceOwner".to_owned(), account.as_str().into());
     }
     let _ = principal;
     c
@@ -262,6 +329,20 @@ impl Authorizer for PolicyAuthorizer {
         self.authorize_call(ctx, "", request, None, input)
     }
 
+    /// Decides a call, in AWS's order (see the module doc). The rules that are mamori's own:
+    ///
+    /// - A service principal (`call_as_service`) has no identity policies. On a resource with
+    ///   a resource-based policy it is allowed only when that policy allows it (a statement
+    ///   naming the service, `"*"` or `{"AWS": "*"}`, with `aws:SourceArn`/`aws:SourceAccount`
+    ///   from [`Context::source_arn`]). Without a resource policy, a service acting in its
+    ///   own account is allowed (it is mamori itself); on another account's resource it is
+    ///   refused.
+    /// - An anonymous caller may take the few actions AWS serves unsigned, and otherwise only
+    ///   what a resource policy grants to `"*"`.
+    /// - The owner of a resource is `AuthzRequest::resource_account` when the service names
+    ///   it, else the account in its ARN (IAM's `aws` for managed policies counts as
+    ///   nobody's), else the caller's. A caller of another account needs its own policies
+    ///   and the resource policy to allow.
     fn authorize_call(
         &self,
         ctx: &Context,
@@ -270,23 +351,56 @@ impl Authorizer for PolicyAuthorizer {
         resource_policy: Option<&str>,
         input: &Value,
     ) -> Result<(), AwsError> {
+        if let Some(key) = &ctx.principal.access_key_id
+            && key.starts_with("AKIA")
+            && !service.is_empty()
+        {
+            self.shared.record_use(key, service, ctx);
+        }
         let action_lower = request.action.to_ascii_lowercase();
         let trust = ROLE_TRUST_ACTIONS.contains(&action_lower.as_str());
-        match &ctx.principal.kind {
-            PrincipalKind::Anonymous => return AllowAll.authorize(ctx, request, input),
-            // GAP: resource policies are not fetched for service principals yet; a service
-            // acting on its own is allowed (it is mamori itself).
-            PrincipalKind::Service(_) => return Ok(()),
+        let own = ctx.principal.account.as_str();
+        let owner = |arn| owner(request, arn);
+        let foreign = request.resources.iter().any(|r| owner(r).is_some_and(|a| a != own));
+        let deny = |resource: &str, reason| {
+            Err(access_denied(service, &ctx.principal.arn, &request.action, resource, reason))
+        };
+        let compiled = match &ctx.principal.kind {
+            PrincipalKind::Anonymous => {
+                let unsigned = AllowAll.authorize(ctx, request, input);
+                if unsigned.is_ok() || resource_policy.is_none() {
+                    return unsigned;
+                }
+                let principal = Principal::new(String::new(), "", PKind::Anonymous);
+                Arc::new(Compiled { principal, set: PolicySet::default() })
+            }
+            PrincipalKind::Service(name) => {
+                if resource_policy.is_none() {
+                    return match request
+                        .resources
+                        .iter()
+                        .find(|r| owner(r).is_some_and(|a| a != own))
+                    {
+                        Some(r) => deny(r, Reason::NoResourcePolicyAllow),
+                        None => Ok(()),
+                    };
+                }
+                Arc::new(Compiled {
+                    principal: Principal::service(name),
+                    set: PolicySet::default(),
+                })
+            }
             // AWS: GetCallerIdentity needs no permission and cannot be denied.
             _ if action_lower == "sts:getcalleridentity" => return Ok(()),
             // GAP: no SCPs until Organizations exists; the root user of an account may do
             // everything in it that no resource policy denies.
-            PrincipalKind::Root if !trust && resource_policy.is_none() => return Ok(()),
-            _ => {}
-        }
-        let compiled = self.compiled(ctx)?;
+            PrincipalKind::Root if !trust && resource_policy.is_none() && !foreign => {
+                return Ok(());
+            }
+            _ => self.compiled(ctx)?,
+        };
         let mut set_override = None;
-        let resources: Vec<String> = request.resources.clone();
+        let resources = &request.resources;
         if trust {
             let role = resources.first().map(String::as_str).unwrap_or("*");
             let mut set = compiled.set.clone();
@@ -302,10 +416,23 @@ impl Authorizer for PolicyAuthorizer {
             set_override = Some(set);
         } else if let Some(doc) = resource_policy {
             let mut set = compiled.set.clone();
-            set.resource_policy = Some(parse("resource-policy", doc, PolicyKind::Resource)?);
+            // A stored policy the engine cannot read allows nothing (fail closed).
+            match Policy::parse(doc, PolicyKind::Resource) {
+                Ok(policy) => {
+                    set.resource_policy =
+                        Some(AttachedPolicy { label: "resource-policy".into(), policy });
+                }
+                Err(e) => {
+                    tracing::warn!(target: "iam", rid = %ctx.request_id, error = %e,
+                        "a resource policy does not parse; denying");
+                    let resource = resources.first().map_or("*", String::as_str);
+                    return deny(resource, Reason::NoResourcePolicyAllow);
+                }
+            }
             set_override = Some(set);
+        } else if foreign {
+            set_override = Some(compiled.set.clone());
         }
-        let set = set_override.as_ref().unwrap_or(&compiled.set);
         let mut req = Request {
             principal: compiled.principal.clone(),
             action: request.action.clone(),
@@ -313,6 +440,12 @@ impl Authorizer for PolicyAuthorizer {
             context: context_keys(ctx, &compiled.principal),
         }
         .with_principal_keys();
+        // AssumeRole with SerialNumber and TokenCode: the trust policy sees the MFA the new
+        // session will have (STS consumes the code once the call is allowed).
+        if trust && mfa_code_checks(ctx, input) {
+            req.context.insert("aws:MultiFactorAuthPresent".to_owned(), true.into());
+            req.context.insert("aws:MultiFactorAuthAge".to_owned(), 0i64.into());
+        }
         for (key, values) in &request.conditions {
             let value = match values.as_slice() {
                 [one] => ContextValue::from(one.as_str()),
@@ -323,35 +456,55 @@ impl Authorizer for PolicyAuthorizer {
             req.context.insert(key.clone(), value);
         }
         // Each resource is decided on its own so that the message names the one refused.
-        for resource in &resources {
+        let star;
+        let each = if resources.is_empty() {
+            star = ["*".to_owned()];
+            &star[..]
+        } else {
+            &resources[..]
+        };
+        for resource in each {
+            if !trust && let Some(set) = set_override.as_mut() {
+                set.resource_account = owner(resource).map(str::to_owned);
+            }
+            let set = set_override.as_ref().unwrap_or(&compiled.set);
             req.resources = vec![resource.clone()];
             let decision = evaluate(&req, set);
             log_decision(ctx, &request.action, resource, &decision);
             if decision.effect != DecisionEffect::Allow {
-                return Err(access_denied(
-                    service,
-                    &ctx.principal.arn,
-                    &request.action,
-                    resource,
-                    decision.reason,
-                ));
-            }
-        }
-        if resources.is_empty() {
-            let decision = evaluate(&req, set);
-            log_decision(ctx, &request.action, "*", &decision);
-            if decision.effect != DecisionEffect::Allow {
-                return Err(access_denied(
-                    service,
-                    &ctx.principal.arn,
-                    &request.action,
-                    "*",
-                    decision.reason,
-                ));
+                return deny(resource, decision.reason);
             }
         }
         Ok(())
     }
+}
+
+/// Whether the call's `SerialNumber` and `TokenCode` are a good code of the calling IAM
+/// user's enabled virtual MFA device (without consuming it).
+fn mfa_code_checks(ctx: &Context, input: &Value) -> bool {
+    let (Some(serial), Some(code), PrincipalKind::IamUser { name }) = (
+        input.get("SerialNumber").and_then(Value::as_str),
+        input.get("TokenCode").and_then(Value::as_str),
+        &ctx.principal.kind,
+    ) else {
+        return false;
+    };
+    let acct = ctx.principal.account.as_str();
+    let device = ctx.dispatcher.store().read(|tx| MFA_DEVICES.get(tx, acct, serial));
+    matches!(device, Ok(Some(d)) if d.user.as_ref().is_some_and(|u| u.0 == *name)
+        && d.check(code, ctx.time).is_some())
+}
+
+/// The account owning `arn` in `request`: the one the service named, else [`owner_of`].
+fn owner<'a>(request: &'a AuthzRequest, arn: &'a str) -> Option<&'a str> {
+    request.resource_account.as_deref().or_else(|| owner_of(arn))
+}
+
+/// The account owning the resource `arn`: its account field when that is an account id
+/// (not IAM's `aws`, not empty as in S3 bucket ARNs).
+fn owner_of(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 fn log_decision(ctx: &Context, action: &str, resource: &str, d: &Decision<'_>) {
@@ -418,6 +571,12 @@ pub fn access_denied(
         && m.shape("AccessDeniedException").is_some_and(|s| s.exception)
     {
         return AwsError::new("AccessDeniedException", message);
+    }
+    // SNS answers its own AuthorizationError (403) for every refusal.
+    if let Some(m) = model
+        && m.shape("AuthorizationErrorException").is_some_and(|s| s.exception)
+    {
+        return AwsError::new("AuthorizationErrorException", message);
     }
     match model.map(|m| m.metadata.protocol.as_str()) {
         Some("json") => AwsError::new("AccessDeniedException", message).with_status(400),

@@ -9,15 +9,14 @@
 //!
 //! Operations not built yet answer 501 NotImplemented (missing in docs/COVERAGE.md); see the
 //! GAP notes below.
-// GAP: instance profiles (CreateInstanceProfile, AddRoleToInstanceProfile, ...): the role
-// detail lists none.
-// GAP: MFA devices (CreateVirtualMFADevice, EnableMFADevice with TOTP, ListMFADevices):
-// aws:MultiFactorAuthPresent is true only for sessions marked with MFA, which nothing makes.
-// GAP: SAML/OIDC providers, server certificates, SSH keys, service-specific credentials,
+// GAP: hardware and FIDO MFA devices, and the root user's own MFA device.
+// GAP: SAML providers (OIDC providers are stored, but nothing accepts their tokens),
+// server certificates, SSH keys, service-specific credentials,
 // credential reports, access advisor (GenerateServiceLastAccessedDetails).
-// GAP: access key last use is not recorded.
 
 mod authorizer;
+#[cfg(test)]
+mod authz_tests;
 mod cfn;
 pub mod managed;
 mod ops;
@@ -25,8 +24,9 @@ mod state;
 
 use std::sync::Arc;
 
+use chrono::TimeDelta;
 use mamori_aws::AwsError;
-use mamori_service::{AuthzRequest, Context, OpSpec, Service, async_trait};
+use mamori_service::{AuthzRequest, Context, Dispatcher, OpSpec, Service, Task, async_trait};
 use serde_json::Value;
 
 pub use authorizer::{PolicyAuthorizer, Shared, access_denied};
@@ -47,6 +47,20 @@ impl Iam {
     pub fn authorizer(&self) -> PolicyAuthorizer {
         PolicyAuthorizer::new(self.shared.clone())
     }
+}
+
+/// Registers the task that writes access keys' last uses to the store every 60 seconds.
+pub fn register_tasks(dispatcher: &Arc<Dispatcher>, iam: &Iam) {
+    let (shared, store) = (iam.shared.clone(), dispatcher.store().clone());
+    let task = Task {
+        name: "iam.key-last-use",
+        interval: TimeDelta::seconds(60),
+        run: Arc::new(move |_| {
+            let (shared, store) = (shared.clone(), store.clone());
+            Box::pin(async move { shared.flush_last_used(&store) })
+        }),
+    };
+    dispatcher.scheduler().register_coalesced(task, dispatcher.clock().now());
 }
 
 const NONE: &[&str] = &[];
@@ -79,13 +93,28 @@ const OPS: &[OpSpec] = ops![
     "AttachGroupPolicy", "DetachGroupPolicy", "ListAttachedGroupPolicies",
     "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies",
     "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey",
-    "GetAccessKeyLastUsed": &["last use is not recorded: answers ServiceName and Region N/A"],
-    "SimulatePrincipalPolicy": &["ResourcePolicy, ResourceOwner, CallerArn and ResourceHandlingOption are ignored; no statement positions"],
-    "SimulateCustomPolicy": &["ResourcePolicy, ResourceOwner, CallerArn and ResourceHandlingOption are ignored; no statement positions"],
-    "GetAccountAuthorizationDetails": &["Filter is ignored; InstanceProfileList is empty"],
+    "GetAccessKeyLastUsed": &["uses are kept in memory and written every 60 s: a kill -9 loses the last minute's"],
+    "SimulatePrincipalPolicy": &["CallerArn and ResourceHandlingOption are ignored; no statement positions"],
+    "SimulateCustomPolicy": &["ResourceHandlingOption is ignored; no statement positions"],
+    "GetAccountAuthorizationDetails": &["Filter is ignored"],
     "UpdateAccountPasswordPolicy", "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
     "CreateLoginProfile": &["PasswordReusePrevention and password expiry are not enforced"],
     "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice": &["virtual devices of IAM users only: no hardware or FIDO devices, no root-user MFA"],
+    "ResyncMFADevice", "DeactivateMFADevice",
+    "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices", "GetMFADevice",
+    "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",
+    "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile", "ListInstanceProfiles",
+    "ListInstanceProfilesForRole",
+    "AddRoleToInstanceProfile": &["iam:PassRole on the role is not checked"],
+    "RemoveRoleFromInstanceProfile",
+    "TagInstanceProfile", "UntagInstanceProfile", "ListInstanceProfileTags",
+    "CreateOpenIDConnectProvider": &["stored only: STS AssumeRoleWithWebIdentity does not exist yet; ContextProvider and IdentityCenterInstanceArn are ignored"],
+    "GetOpenIDConnectProvider", "ListOpenIDConnectProviders", "DeleteOpenIDConnectProvider",
+    "AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint", "TagOpenIDConnectProvider",
+    "UntagOpenIDConnectProvider", "ListOpenIDConnectProviderTags",
 ];
 
 #[async_trait]
@@ -103,6 +132,9 @@ impl Service for Iam {
     }
 
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
+        if operation == "GetAccessKeyLastUsed" {
+            self.shared.flush_last_used(ctx.dispatcher.store());
+        }
         let out = ops::call(ctx, operation, input);
         if out.is_ok() && !ops::is_read(operation) {
             self.shared.invalidate();
@@ -116,5 +148,6 @@ impl Service for Iam {
 
     fn reset(&self) {
         self.shared.invalidate();
+        self.shared.clear_last_used();
     }
 }

@@ -185,6 +185,21 @@ pub const GROUPS: Collection<Group> = Collection::new("iam.groups");
 pub const ROLES: Collection<Role> = Collection::new("iam.roles");
 /// Customer managed policies by name.
 pub const POLICIES: Collection<ManagedPolicy> = Collection::new("iam.policies");
+/// When and where an access key was last used, by key id (partition `global`), flushed in
+/// batches from the authorizer's memory.
+pub const KEY_LAST_USED: Collection<KeyUse> = Collection::new("iam.key-last-used");
+
+/// One access key's last use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUse {
+    /// When.
+    pub time: DateTime<Utc>,
+    /// The service's signing name (`iam`, `sns`).
+    pub service: String,
+    /// The region of the call.
+    pub region: String,
+}
+
 /// Account settings (password policy) by setting name.
 pub const SETTINGS: Collection<Value> = Collection::new("iam.settings");
 

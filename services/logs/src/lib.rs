@@ -3,7 +3,7 @@
 //!
 //! Log groups, log streams and events live in the store (events in a series, never in
 //! memory). Every `PutLogEvents` batch runs through its group's metric filters, compiled
-//! once into a [`mamori_pattern::FilterSet`] and cached; the per-minute statistic sets it
+//! once into a [`mamori_pattern::FilterSet`] and cached; the per-second statistic sets it
 //! produces are written to a durable outbox in the same transaction as the events, and
 //! delivered to CloudWatch (`PutMetricData`, as the `logs.amazonaws.com` service
 //! principal) by `metrics::deliver`, which deletes an entry only once CloudWatch accepted

@@ -3,16 +3,21 @@
 //! <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_MetricTransformation.html>.
 //!
 //! A `PutLogEvents` batch is run through its group's compiled [`FilterSet`] and the
-//! matches are aggregated per (filter, dimensions, minute of the event timestamp) into a
+//! matches are aggregated per (filter, dimensions, second of the event timestamp) into a
 //! statistic set. Those datapoints are appended to the outbox series in the same
 //! transaction as the events, so an acknowledged batch never loses its metrics, even to a
 //! `kill -9`. [`deliver`] sends them to CloudWatch's `PutMetricData` through the
 //! dispatcher and deletes each only once CloudWatch accepted it.
 //!
+//! Datapoints keep the second of the events they count, not only their minute, so that an
+//! alarm with a 10 or 30 second period sees a match in the period it happened in (AWS
+//! publishes filter metrics at one-minute resolution, where every second of a minute falls
+//! in the same period, so a one-minute alarm sees exactly what AWS's would).
+//!
 //! `defaultValue`: AWS documents it as the value reported "during a period when logs are
 //! ingested but no matching logs are found", and nothing when no logs are ingested. We
-//! emit it once per filter for every minute (of event timestamps) that a batch has events
-//! in and no event matching the filter.
+//! emit it once per filter, stamped at the minute's start, for every minute (of event
+//! timestamps) that a batch has events in and no event matching the filter.
 //! GAP: the minute is judged per batch, so a minute whose events span several batches may
 //! get the default datapoint next to real matches (its Sum is unchanged for the usual
 //! default of 0, but its Minimum becomes the default).
@@ -95,10 +100,10 @@ impl Stats {
     }
 }
 
-/// What a statistic set aggregates over: (filter index, dimensions, minute in epoch seconds).
+/// What a statistic set aggregates over: (filter index, dimensions, epoch second).
 type SeriesKey = (usize, Vec<(String, String)>, i64);
 
-/// Aggregates one batch's matches into per-minute statistic sets.
+/// Aggregates one batch's matches into per-second statistic sets.
 #[derive(Debug, Default)]
 pub struct Aggregator {
     stats: BTreeMap<SeriesKey, Stats>,
@@ -109,7 +114,8 @@ pub struct Aggregator {
 impl Aggregator {
     /// Adds the matches of one event at `ts` (epoch milliseconds).
     pub fn add(&mut self, ts: i64, matches: &mut Vec<FilterMatch>) {
-        let minute = ts.div_euclid(60_000) * 60;
+        let second = ts.div_euclid(1000);
+        let minute = second.div_euclid(60) * 60;
         self.minutes.insert(minute);
         for m in matches.drain(..) {
             self.matched.insert((m.filter, minute));
@@ -117,7 +123,7 @@ impl Aggregator {
             let Some(extracted) = m.extracted else { continue };
             let Some(value) = extracted.value else { continue };
             self.stats
-                .entry((m.filter, extracted.dimensions, minute))
+                .entry((m.filter, extracted.dimensions, second))
                 .and_modify(|s| s.add(value))
                 .or_insert_with(|| Stats::one(value));
         }
@@ -127,14 +133,14 @@ impl Aggregator {
     /// match.
     pub fn finish(self, compiled: &CompiledFilters) -> Vec<PendingDatapoint> {
         let mut res = Vec::new();
-        let mut push = |f: &MetricFilter, dimensions, minute, s: Stats| {
+        let mut push = |f: &MetricFilter, dimensions, timestamp, s: Stats| {
             res.push(PendingDatapoint {
                 log_group: f.log_group_name.clone(),
                 filter_name: f.filter_name.clone(),
                 namespace: f.metric_namespace.clone(),
                 metric_name: f.metric_name.clone(),
                 dimensions,
-                minute,
+                timestamp,
                 sample_count: s.n,
                 sum: s.sum,
                 minimum: s.min,
@@ -142,9 +148,9 @@ impl Aggregator {
                 unit: f.unit.clone(),
             })
         };
-        for ((filter, dimensions, minute), s) in self.stats {
+        for ((filter, dimensions, second), s) in self.stats {
             if let Some(f) = compiled.filters.get(filter) {
-                push(f, dimensions, minute, s);
+                push(f, dimensions, second, s);
             }
         }
         for (i, f) in compiled.filters.iter().enumerate() {
@@ -285,7 +291,7 @@ pub fn metric_datum(p: &PendingDatapoint) -> Value {
         p.dimensions.iter().map(|(k, v)| json!({ "Name": k, "Value": v })).collect();
     let mut datum = json!({
         "MetricName": p.metric_name,
-        "Timestamp": p.minute,
+        "Timestamp": p.timestamp,
         "StatisticValues": {
             "SampleCount": p.sample_count,
             "Sum": p.sum,

@@ -74,7 +74,8 @@ pub struct MetricFilter {
     pub unit: Option<String>,
 }
 
-/// A per-minute statistic set waiting for CloudWatch to accept it.
+/// A statistic set (of one second's matches, or a minute's default value) waiting for
+/// CloudWatch to accept it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingDatapoint {
     pub log_group: String,
@@ -82,8 +83,9 @@ pub struct PendingDatapoint {
     pub namespace: String,
     pub metric_name: String,
     pub dimensions: Vec<(String, String)>,
-    /// Start of the minute, epoch seconds.
-    pub minute: i64,
+    /// When, epoch seconds. (Stored as `minute` by versions that aggregated per minute.)
+    #[serde(alias = "minute")]
+    pub timestamp: i64,
     pub sample_count: f64,
     pub sum: f64,
     pub minimum: f64,

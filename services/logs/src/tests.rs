@@ -240,7 +240,7 @@ async fn metric_filters_queue_then_deliver() {
             ("UnauthorizedAPICalls", vec![], 2.0, 2.0, 1.0, 1.0),
         ]
     );
-    assert!(pending.iter().all(|p| p.minute == minute));
+    assert!(pending.iter().all(|p| p.timestamp == minute));
 
     // CloudWatch refuses: everything stays queued.
     crate::metrics::deliver(&env.logs.delivery, &env.d, env.d.clock().now()).await;
@@ -263,6 +263,42 @@ async fn metric_filters_queue_then_deliver() {
         app["MetricData"].as_array().unwrap().iter().any(|d| d["Unit"] == "Bytes"
             && d["Dimensions"] == json!([{"Name": "User", "Value": "ann"}]))
     );
+}
+
+#[tokio::test]
+async fn matches_keep_their_second_and_defaults_their_minute() {
+    let env = Env::new();
+    env.setup("g").await;
+    env.ok(
+        "PutMetricFilter",
+        json!({"logGroupName": "g", "filterName": "errors", "filterPattern": "ERROR",
+               "metricTransformations": [{"metricName": "Errors", "metricNamespace": "App",
+                   "metricValue": "1", "defaultValue": 0.0}]}),
+    )
+    .await;
+    let minute = (START / 60) * 60;
+    // Two matches in second 12, one in second 41 of one minute; nothing matches in the
+    // next minute, which only gets the default.
+    let at = |s: i64, m: &str| json!({"timestamp": (minute + s) * 1000 + 250, "message": m});
+    let log_events = vec![at(12, "ERROR a"), at(12, "ERROR b"), at(41, "ERROR c"), at(75, "fine")];
+    env.ok(
+        "PutLogEvents",
+        json!({"logGroupName": "g", "logStreamName": "s", "logEvents": log_events}),
+    )
+    .await;
+    let mut got: Vec<(i64, f64, f64)> =
+        env.outbox().iter().map(|p| (p.timestamp, p.sample_count, p.sum)).collect();
+    got.sort_by_key(|g| g.0);
+    assert_eq!(got, [(minute + 12, 2.0, 2.0), (minute + 41, 1.0, 1.0), (minute + 60, 1.0, 0.0)]);
+}
+
+#[test]
+fn datapoints_queued_by_minute_versions_still_decode() {
+    let old = json!({"log_group": "g", "filter_name": "f", "namespace": "N", "metric_name": "M",
+        "dimensions": [], "minute": 1_700_000_040, "sample_count": 1.0, "sum": 1.0,
+        "minimum": 1.0, "maximum": 1.0, "unit": null});
+    let p: crate::state::PendingDatapoint = serde_json::from_value(old).unwrap();
+    assert_eq!(p.timestamp, 1_700_000_040);
 }
 
 #[tokio::test]

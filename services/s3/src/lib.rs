@@ -12,6 +12,7 @@ mod authz;
 pub mod blob;
 mod cfn;
 mod checksum;
+mod cross_account;
 mod ops;
 mod state;
 mod tasks;
@@ -53,7 +54,10 @@ impl S3 {
 }
 
 const OPS: &[OpSpec] = &[
-    OpSpec { name: "CreateBucket", gaps: &["explicit x-amz-grant-* headers are refused"] },
+    OpSpec {
+        name: "CreateBucket",
+        gaps: &["explicit x-amz-grant-* headers are refused", "object lock is refused"],
+    },
     OpSpec { name: "DeleteBucket", gaps: &[] },
     OpSpec { name: "HeadBucket", gaps: &[] },
     OpSpec { name: "ListBuckets", gaps: &[] },
@@ -72,10 +76,7 @@ const OPS: &[OpSpec] = &[
     OpSpec { name: "HeadObject", gaps: &["PartNumber is ignored"] },
     OpSpec { name: "DeleteObject", gaps: &["x-amz-mfa is required but its TOTP is not verified"] },
     OpSpec { name: "DeleteObjects", gaps: &["x-amz-mfa is required but its TOTP is not verified"] },
-    OpSpec {
-        name: "CopyObject",
-        gaps: &["the caller's s3:GetObject on the source is not authorized separately"],
-    },
+    OpSpec { name: "CopyObject", gaps: &[] },
     OpSpec { name: "ListObjects", gaps: &[] },
     OpSpec { name: "ListObjectsV2", gaps: &["FetchOwner always returns the owner"] },
     OpSpec {
@@ -87,10 +88,7 @@ const OPS: &[OpSpec] = &[
     OpSpec { name: "DeleteObjectTagging", gaps: &[] },
     OpSpec { name: "CreateMultipartUpload", gaps: &[] },
     OpSpec { name: "UploadPart", gaps: &[] },
-    OpSpec {
-        name: "UploadPartCopy",
-        gaps: &["the caller's s3:GetObject on the source is not authorized separately"],
-    },
+    OpSpec { name: "UploadPartCopy", gaps: &[] },
     OpSpec {
         name: "CompleteMultipartUpload",
         gaps: &["composite checksums of parts are not computed"],
@@ -190,6 +188,16 @@ impl Service for S3 {
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
         let bucket = input.get("Bucket").and_then(Value::as_str).map(str::to_owned);
         let key = input.get("Key").and_then(Value::as_str).map(str::to_owned);
+        if let Some(name) = &bucket
+            && operation != "CreateBucket"
+        {
+            let found = state::read(ctx.dispatcher.store(), |tx| {
+                state::BUCKETS.get(tx, state::BUCKET_PARTITION, name).map_err(state::db)
+            })?;
+            if let Some(b) = found {
+                cross_account::check(ctx, operation, &input, &b)?;
+            }
+        }
         let res = ops::call(self, ctx, operation, input).await;
         if let Some(bucket) = bucket {
             tasks::record_access(self, ctx, operation, &bucket, key.as_deref(), &res);

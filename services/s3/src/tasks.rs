@@ -286,7 +286,7 @@ pub fn record_access(
     let (status, code) = match res {
         Ok(v) if op == "GetObject" && v.get("ContentRange").is_some() => (206, "-".to_owned()),
         Ok(_) => (200, "-".to_owned()),
-        Err(e) => (e.status.unwrap_or(400), e.code.clone()),
+        Err(e) => (e.status.unwrap_or_else(|| error_status(&e.code)), e.code.clone()),
     };
     let size = res.as_ref().ok().and_then(|v| v.get("ContentLength")).and_then(Value::as_u64);
     let sent =
@@ -313,6 +313,22 @@ pub fn record_access(
     });
     if let Err(e) = written {
         tracing::warn!(target: "s3", bucket, error = %e, "cannot buffer access log record");
+    }
+}
+
+/// The HTTP status of an S3 error the handler left to the model.
+fn error_status(code: &str) -> u16 {
+    match code {
+        "NoSuchKey"
+        | "NoSuchBucket"
+        | "NoSuchUpload"
+        | "NoSuchVersion"
+        | "NoSuchBucketPolicy"
+        | "NoSuchLifecycleConfiguration"
+        | "NoSuchTagSet" => 404,
+        "AccessDenied" | "InvalidObjectState" => 403,
+        "BucketAlreadyExists" | "BucketAlreadyOwnedByYou" | "BucketNotEmpty" => 409,
+        _ => 400,
     }
 }
 

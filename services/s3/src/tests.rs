@@ -350,3 +350,29 @@ async fn seed_cloudtrail_policy_admits_cloudtrail_only() {
         .unwrap();
     assert_eq!(env.get("trail-bucket", &key).await.unwrap(), b"{\"Records\":[]}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_accounts_need_the_bucket_policy() {
+    let env = setup();
+    env.ok("CreateBucket", json!({"Bucket": "shared-b"})).await;
+    env.put("shared-b", "in/a", b"a").await;
+    let other = AccountId::parse("111122223333").unwrap();
+    let region = Region::parse("us-east-1").unwrap();
+    let ctx = Context::internal(env.d.clone(), Principal::root(other.clone()), other, region);
+    let get = json!({"Bucket": "shared-b", "Key": "in/a"});
+    assert_eq!(code(env.d.call(&ctx, "s3", "GetObject", get.clone()).await), "AccessDenied");
+    // A policy that names someone else does not let this account in.
+    let unrelated = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-b/*"}]}"#;
+    env.ok("PutBucketPolicy", json!({"Bucket": "shared-b", "Policy": unrelated})).await;
+    assert_eq!(code(env.d.call(&ctx, "s3", "GetObject", get.clone()).await), "AccessDenied");
+    let grant = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-b/in/*"}]}"#;
+    env.ok("PutBucketPolicy", json!({"Bucket": "shared-b", "Policy": grant})).await;
+    let out = env.d.call(&ctx, "s3", "GetObject", get).await.unwrap();
+    assert_eq!(B64.decode(out["Body"].as_str().unwrap()).unwrap(), b"a");
+    let put = json!({"Bucket": "shared-b", "Key": "in/b", "Body": B64.encode(b"b")});
+    assert_eq!(code(env.d.call(&ctx, "s3", "PutObject", put).await), "AccessDenied");
+    assert_eq!(
+        code(env.d.call(&ctx, "s3", "DeleteBucketPolicy", json!({"Bucket": "shared-b"})).await),
+        "AccessDenied"
+    );
+}

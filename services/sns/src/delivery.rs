@@ -20,12 +20,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mamori_aws::AwsError;
 use mamori_service::Dispatcher;
 use mamori_store::{Store, Tx};
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -93,7 +97,7 @@ pub enum Outcome {
 
 /// The queue's in-memory side: the attempts in flight and the HTTP client.
 pub struct Deliverer {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     // Deliveries being attempted, or finished but not yet deleted from the store, so
     // the scheduler never starts a second attempt of the same one.
     in_flight: Mutex<HashSet<String>>,
@@ -112,13 +116,54 @@ impl std::fmt::Debug for Deliverer {
 
 impl Default for Deliverer {
     fn default() -> Self {
+        Self::with_roots(webpki_roots()).unwrap_or_else(|e| panic!("the Mozilla root set: {e}"))
+    }
+}
+
+/// The Mozilla root certificates (the `webpki-roots` set), which https endpoints must
+/// chain to, as SNS requires a certificate from a trusted authority.
+fn webpki_roots() -> RootCertStore {
+    RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }
+}
+
+impl Deliverer {
+    /// A deliverer that also trusts the PEM certificates in `pem` for https endpoints
+    /// (a private CA for endpoints inside a test network).
+    pub fn with_extra_roots(pem: &[u8]) -> Result<Self, String> {
+        let mut roots = webpki_roots();
+        let mut n = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("not a PEM certificate: {e}"))?;
+            roots.add(cert).map_err(|e| format!("unusable CA certificate: {e}"))?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err("no PEM certificate found".into());
+        }
+        Self::with_roots(roots)
+    }
+
+    fn with_roots(roots: RootCertStore) -> Result<Self, String> {
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(ATTEMPT_TIMEOUT));
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Self {
+        Ok(Self {
             client,
             in_flight: Mutex::new(HashSet::new()),
             limit: Arc::new(Semaphore::new(MAX_CONCURRENT)),
@@ -126,11 +171,9 @@ impl Default for Deliverer {
             pending: AtomicI64::new(0),
             pending_loaded: OnceLock::new(),
             done: OnceLock::new(),
-        }
+        })
     }
-}
 
-impl Deliverer {
     fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -369,11 +412,6 @@ impl Deliverer {
 
     /// One POST.
     async fn attempt(&self, d: &Delivery) -> Outcome {
-        if d.protocol != "http" {
-            // GAP: no TLS client is built in, so https endpoints cannot be reached;
-            // their deliveries fail (and are retried per the policy) with this reason.
-            return Outcome::Failed("https delivery is not supported by mamori yet".into());
-        }
         let mut req = http::Request::builder()
             .method("POST")
             .uri(&d.endpoint)

@@ -1,19 +1,16 @@
-//! Topic access policies: the default policy AWS writes on CreateTopic, structural
-//! validation of a `Policy` attribute, AddPermission/RemovePermission statements, and
-//! a small evaluator for the resource-policy side of Publish and Subscribe, following
+//! Topic access policies: the default policy AWS writes on CreateTopic, validation of a
+//! `Policy` attribute (structure, then the IAM policy engine's parser, so a stored policy
+//! always evaluates), and AddPermission/RemovePermission statements, following
 //! <https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html>.
 //!
-//! GAP: this is not the IAM policy engine. It matches Principal (`*`, account, ARN,
-//! service), Action (`SNS:Publish`, `sns:*`, `*`, with `NotAction`) and Resource, and
-//! of the conditions only `StringEquals` on `AWS:SourceOwner`/`aws:SourceAccount`;
-//! an Allow statement with any other condition does not apply and a Deny statement
-//! with one does (fail closed). The IAM engine will replace it through the authorizer.
+//! The policy is not evaluated here: [`crate::Sns`] hands it to the authorizer through
+//! `Service::resource_policy`, and mamori-policy decides every call on the topic.
 
 use mamori_aws::AwsError;
-use mamori_service::{Context, PrincipalKind};
+use mamori_policy::{Policy, PolicyKind};
 use serde_json::{Value, json};
 
-use crate::errors::{authorization_error, invalid_parameter};
+use crate::errors::invalid_parameter;
 
 /// The policy AWS writes on a new topic.
 pub fn default_policy(topic_arn: &str, account: &str) -> String {
@@ -87,6 +84,9 @@ pub fn validate(text: &str) -> Result<Value, AwsError> {
             return Err(bad("Condition must be an object"));
         }
     }
+    // The engine's own checks (condition operators, ARNs, principals), so that a stored
+    // policy can always be evaluated.
+    Policy::parse(text, PolicyKind::Resource).map_err(|e| bad(&e.to_string()))?;
     Ok(doc)
 }
 
@@ -137,126 +137,6 @@ fn statements_mut(doc: &mut Value) -> &mut Vec<Value> {
     entry.as_array_mut().expect("Statement was made an array")
 }
 
-fn glob(pattern: &str, value: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern.eq_ignore_ascii_case(value),
-        Some((head, tail)) => {
-            value.len() >= head.len()
-                && value[..head.len()].eq_ignore_ascii_case(head)
-                && (0..=value.len() - head.len())
-                    .any(|i| glob(tail, value.get(head.len() + i..).unwrap_or("")))
-        }
-    }
-}
-
-fn principal_matches(p: &Value, ctx: &Context) -> bool {
-    let caller = &ctx.principal;
-    let anyone = |v: &Value| strings(v).is_some_and(|s| s.contains(&"*"));
-    if anyone(p) {
-        return true;
-    }
-    let Some(obj) = p.as_object() else { return false };
-    if let Some(aws) = obj.get("AWS").and_then(strings) {
-        let root = format!("arn:aws:iam::{}:root", caller.account);
-        let hit = aws
-            .iter()
-            .any(|a| *a == "*" || *a == caller.account.as_str() || *a == root || *a == caller.arn);
-        if hit && !matches!(caller.kind, PrincipalKind::Service(_) | PrincipalKind::Anonymous)
-            || aws.contains(&"*")
-        {
-            return true;
-        }
-    }
-    if let (Some(svc), PrincipalKind::Service(name)) =
-        (obj.get("Service").and_then(strings), &caller.kind)
-    {
-        return svc.contains(&name.as_str());
-    }
-    false
-}
-
-/// Whether a statement's conditions hold; `None` when it uses a condition this
-/// evaluator does not know.
-fn conditions_hold(c: Option<&Value>, ctx: &Context) -> Option<bool> {
-    let Some(c) = c else { return Some(true) };
-    let obj = c.as_object()?;
-    let mut res = true;
-    for (op, keys) in obj {
-        if op != "StringEquals" {
-            return None;
-        }
-        for (key, want) in keys.as_object()? {
-            let k = key.to_ascii_lowercase();
-            if k != "aws:sourceowner" && k != "aws:sourceaccount" {
-                return None;
-            }
-            res &= strings(want)?.contains(&ctx.account.as_str());
-        }
-    }
-    Some(res)
-}
-
-/// Decides `action` (`Publish`, `Subscribe`) on the topic for the caller, from the
-/// topic's policy. Callers of the topic's own account (users and roles) are decided
-/// by their identity policies, so only an explicit Deny stops them here; others need
-/// an Allow.
-pub fn authorize(
-    policy: Option<&str>,
-    ctx: &Context,
-    topic_arn: &str,
-    owner: &str,
-    action: &str,
-) -> Result<(), AwsError> {
-    let same_account = ctx.principal.account.as_str() == owner
-        && !matches!(ctx.principal.kind, PrincipalKind::Service(_) | PrincipalKind::Anonymous);
-    let doc = policy.and_then(|p| serde_json::from_str::<Value>(p).ok()).unwrap_or(Value::Null);
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(s @ Value::Object(_)) => vec![s],
-        _ => Vec::new(),
-    };
-    let full_action = format!("SNS:{action}");
-    let mut allowed = false;
-    for s in statements {
-        let principal = match (s.get("Principal"), s.get("NotPrincipal")) {
-            (Some(p), _) => principal_matches(p, ctx),
-            (None, Some(p)) => !principal_matches(p, ctx),
-            _ => false,
-        };
-        let action_hit =
-            match (s.get("Action").and_then(strings), s.get("NotAction").and_then(strings)) {
-                (Some(a), _) => a.iter().any(|a| glob(a, &full_action)),
-                (None, Some(a)) => !a.iter().any(|a| glob(a, &full_action)),
-                _ => false,
-            };
-        let resource_hit =
-            match (s.get("Resource").and_then(strings), s.get("NotResource").and_then(strings)) {
-                (Some(r), _) => r.iter().any(|r| glob(r, topic_arn)),
-                (None, Some(r)) => !r.iter().any(|r| glob(r, topic_arn)),
-                _ => false,
-            };
-        if !(principal && action_hit && resource_hit) {
-            continue;
-        }
-        let cond = conditions_hold(s.get("Condition"), ctx);
-        match s.get("Effect").and_then(Value::as_str) {
-            Some("Deny") if cond != Some(false) => {
-                return Err(denied(ctx, &full_action, topic_arn));
-            }
-            Some("Allow") if cond == Some(true) => allowed = true,
-            _ => {}
-        }
-    }
-    if allowed || same_account { Ok(()) } else { Err(denied(ctx, &full_action, topic_arn)) }
-}
-
-fn denied(ctx: &Context, action: &str, topic_arn: &str) -> AwsError {
-    authorization_error(format!(
-        "User: {} is not authorized to perform: {action} on resource: {topic_arn}",
-        ctx.principal.arn
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,21 +157,6 @@ mod tests {
         ];
         for text in cases {
             assert!(validate(text).is_err(), "{text}");
-        }
-    }
-
-    #[test]
-    fn globs() {
-        let cases = [
-            ("SNS:Publish", "SNS:Publish", true),
-            ("sns:publish", "SNS:Publish", true),
-            ("sns:*", "SNS:Publish", true),
-            ("*", "SNS:Publish", true),
-            ("SNS:Sub*", "SNS:Publish", false),
-            ("arn:aws:sns:*:*:alerts", "arn:aws:sns:us-east-1:1:alerts", true),
-        ];
-        for (p, v, want) in cases {
-            assert_eq!(glob(p, v), want, "{p} {v}");
         }
     }
 

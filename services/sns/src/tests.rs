@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mamori_aws::{AccountId, Region};
-use mamori_service::{Dispatcher, ManualClock, Principal, PrincipalKind, RootCredentials};
+use mamori_service::{Dispatcher, ManualClock, Principal, RootCredentials};
 use serde_json::json;
 
 use super::*;
@@ -37,12 +37,6 @@ fn code(res: Result<Value, AwsError>) -> String {
 async fn topic(d: &Dispatcher, ctx: &Context, name: &str) -> String {
     let out = d.call(ctx, "sns", "CreateTopic", json!({"Name": name})).await.unwrap();
     out["TopicArn"].as_str().unwrap().to_owned()
-}
-
-fn as_service(ctx: &Context, name: &str) -> Context {
-    let mut c = ctx.clone();
-    c.principal = Principal::service(name, ctx.account.clone());
-    c
 }
 
 fn queued(d: &Dispatcher) -> usize {
@@ -100,61 +94,35 @@ async fn fifo_topics_need_the_suffix_and_a_group_id() {
     );
 }
 
-/// The contract with CloudWatch: alarms publish as `cloudwatch.amazonaws.com` in the
-/// topic's account, and both the default policy and the seed's policy allow it.
+/// The topic policy reaches the authorizer through `resource_policy` (mamori-policy decides
+/// it: see the IAM authorizer's tests and tests/e2e/test_sns.py): the default policy AWS
+/// writes, then what SetTopicAttributes stored; none for an unknown topic or another op.
 #[tokio::test]
-async fn cloudwatch_may_publish_under_the_default_and_the_seed_policy() {
+async fn topic_policy_goes_to_the_authorizer() {
     let (d, ctx) = setup();
     let arn = topic(&d, &ctx, "alarms").await;
-    let cw = as_service(&ctx, "cloudwatch.amazonaws.com");
-    let publish = json!({"TopicArn": arn, "Subject": "ALARM: \"x\" in US East (N. Virginia)", "Message": "{}"});
-    d.call(&cw, "sns", "Publish", publish.clone()).await.unwrap();
+    let sns = Sns::new("http://127.0.0.1:1/");
+    let publish = json!({"TopicArn": arn, "Message": "{}"});
+    let got = sns.resource_policy(&ctx, "Publish", &publish).unwrap();
+    assert_eq!(got, policy::default_policy(&arn, ACCOUNT));
     let seed = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": "*"}, "Resource": "*", "Action": "SNS:Publish"}]});
     let set =
         json!({"TopicArn": arn, "AttributeName": "Policy", "AttributeValue": seed.to_string()});
     d.call(&ctx, "sns", "SetTopicAttributes", set).await.unwrap();
-    d.call(&cw, "sns", "Publish", publish.clone()).await.unwrap();
-    // A policy naming only the account's users does not let a service in.
-    let users = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Resource": "*", "Action": "SNS:Publish"}]});
+    assert_eq!(sns.resource_policy(&ctx, "Subscribe", &publish).unwrap(), seed.to_string());
+    assert_eq!(sns.resource_policy(&ctx, "ListTopics", &json!({})), None);
+    let missing = json!({"TopicArn": format!("{arn}-missing"), "Message": "m"});
+    assert_eq!(sns.resource_policy(&ctx, "Publish", &missing), None);
+    // A policy the engine cannot read is refused when it is set.
+    let bad = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "SNS:Publish", "Resource": "*", "Condition": {"StringEqualz": {"a": "b"}}}]});
     let set =
-        json!({"TopicArn": arn, "AttributeName": "Policy", "AttributeValue": users.to_string()});
-    d.call(&ctx, "sns", "SetTopicAttributes", set).await.unwrap();
-    let res = d.call(&cw, "sns", "Publish", publish.clone()).await;
-    assert_eq!(code(res), "AuthorizationErrorException");
-    // Unless a statement names the service.
-    let svc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Resource": arn, "Action": "sns:Publish"}]});
-    let set =
-        json!({"TopicArn": arn, "AttributeName": "Policy", "AttributeValue": svc.to_string()});
-    d.call(&ctx, "sns", "SetTopicAttributes", set).await.unwrap();
-    d.call(&cw, "sns", "Publish", publish).await.unwrap();
-}
-
-#[tokio::test]
-async fn the_default_policy_refuses_other_accounts() {
-    let (d, ctx) = setup();
-    let arn = topic(&d, &ctx, "private").await;
-    let other = AccountId::parse("111111111111").unwrap();
-    let mut stranger = ctx.clone();
-    stranger.principal = Principal {
-        arn: "arn:aws:iam::111111111111:user/eve".into(),
-        account: other.clone(),
-        user_id: "AIDAEVE".into(),
-        kind: PrincipalKind::IamUser { name: "eve".into() },
-        access_key_id: None,
-        mfa: false,
-    };
-    stranger.account = other;
-    let res = d.call(&stranger, "sns", "Publish", json!({"TopicArn": arn, "Message": "m"})).await;
-    let err = res.unwrap_err();
-    assert_eq!(err.code, "AuthorizationErrorException");
-    assert!(err.message.contains("arn:aws:iam::111111111111:user/eve"), "{}", err.message);
-    // AddPermission opens it to that account.
-    let add = json!({"TopicArn": arn, "Label": "eve", "AWSAccountId": ["111111111111"], "ActionName": ["Publish"]});
-    d.call(&ctx, "sns", "AddPermission", add).await.unwrap();
-    d.call(&stranger, "sns", "Publish", json!({"TopicArn": arn, "Message": "m"})).await.unwrap();
+        json!({"TopicArn": arn, "AttributeName": "Policy", "AttributeValue": bad.to_string()});
+    assert_eq!(
+        code(d.call(&ctx, "sns", "SetTopicAttributes", set).await),
+        "InvalidParameterException"
+    );
 }
 
 #[tokio::test]

@@ -13,8 +13,8 @@ use chrono::TimeDelta;
 use mamori_aws::{AccountId, AwsError};
 use mamori_policy::{Policy, PolicyKind, non_whitespace_len};
 use mamori_service::{
-    ACCESS_KEY_PARTITION, ACCESS_KEYS, AuthzRequest, Context, OpSpec, PrincipalKind, Service,
-    StoredAccessKey, StoredPrincipalKind, async_trait, parse_input, to_output,
+    ACCESS_KEY_PARTITION, ACCESS_KEYS, AuthzRequest, Context, MFA_DEVICES, OpSpec, PrincipalKind,
+    Service, StoredAccessKey, StoredPrincipalKind, async_trait, parse_input, to_output,
 };
 use mamori_store::StoreError;
 use serde::{Deserialize, Serialize};
@@ -38,12 +38,14 @@ const OPS: &[OpSpec] = &[
         name: "AssumeRole",
         gaps: &[
             "Tags, TransitiveTagKeys, SourceIdentity and ProvidedContexts are ignored",
-            "SerialNumber/TokenCode (MFA) are not checked",
+            "SerialNumber/TokenCode: only virtual MFA devices of IAM users",
         ],
     },
     OpSpec {
         name: "GetSessionToken",
-        gaps: &["SerialNumber/TokenCode (MFA) are not checked; the session never has MFA"],
+        gaps: &[
+            "SerialNumber/TokenCode: only virtual MFA devices of IAM users (not the root user's)",
+        ],
     },
     OpSpec {
         name: "GetAccessKeyInfo",
@@ -60,6 +62,8 @@ struct AssumeRoleInput {
     #[serde(default)]
     policy_arns: Vec<PolicyArn>,
     duration_seconds: Option<i64>,
+    serial_number: Option<String>,
+    token_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +75,8 @@ struct PolicyArn {
 #[serde(rename_all = "PascalCase")]
 struct SessionTokenInput {
     duration_seconds: Option<i64>,
+    serial_number: Option<String>,
+    token_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +168,63 @@ fn malformed(e: mamori_policy::PolicyError) -> AwsError {
     AwsError::new("MalformedPolicyDocumentException", e.iam_message())
 }
 
+fn mfa_denied(msg: &str) -> AwsError {
+    AwsError::new("AccessDenied", msg).with_status(403)
+}
+
+/// The MFA state of a new session: checks `serial`/`code` against the caller's enabled
+/// virtual device at `ctx.time` (consuming the code), or carries over the caller's own.
+fn session_mfa(
+    ctx: &Context,
+    serial: Option<&str>,
+    code: Option<&str>,
+) -> Result<(bool, Option<chrono::DateTime<chrono::Utc>>), AwsError> {
+    let store = ctx.dispatcher.store();
+    let (serial, code) = match (serial, code) {
+        (None, None) => {
+            // A session made from an MFA session keeps its MFA and the time it was checked.
+            let own = match &ctx.principal.access_key_id {
+                Some(k) if ctx.principal.mfa => {
+                    store.read(|tx| ACCESS_KEYS.get(tx, ACCESS_KEY_PARTITION, k)).map_err(db)?
+                }
+                _ => None,
+            };
+            return Ok((ctx.principal.mfa, own.and_then(|k| k.mfa_time)));
+        }
+        (Some(s), Some(c)) => (s, c),
+        _ => {
+            return Err(mfa_denied(
+                "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
+            ));
+        }
+    };
+    let invalid =
+        || mfa_denied("MultiFactorAuthentication failed with invalid MFA one time pass code. ");
+    let user = match &ctx.principal.kind {
+        PrincipalKind::IamUser { name } => name.clone(),
+        // GAP: the root user's and role sessions' own MFA devices are not modelled.
+        _ => return Err(invalid()),
+    };
+    let acct = ctx.principal.account.as_str().to_owned();
+    store
+        .write(|tx| {
+            let Some(mut device) = MFA_DEVICES.get(tx, &acct, serial)? else {
+                return Ok(Err(invalid()));
+            };
+            let step = match &device.user {
+                Some((u, _)) if *u == user => device.check(code, ctx.time),
+                _ => None,
+            };
+            let Some(step) = step else { return Ok(Err(invalid())) };
+            device.last_step = step;
+            MFA_DEVICES.put(tx, &acct, serial, &device)?;
+            Ok(Ok(()))
+        })
+        .map_err(db)??;
+    tracing::info!(principal = %ctx.principal.arn, serial, "MFA code accepted");
+    Ok((true, Some(ctx.time)))
+}
+
 /// Implements `AssumeRole`.
 async fn assume_role(ctx: &Context, input: AssumeRoleInput) -> Result<Value, AwsError> {
     let session = &input.role_session_name;
@@ -238,6 +301,8 @@ async fn assume_role(ctx: &Context, input: AssumeRoleInput) -> Result<Value, Aws
             "Packed size of session policies exceeds the limit.",
         ));
     }
+    let (mfa, mfa_time) =
+        session_mfa(ctx, input.serial_number.as_deref(), input.token_code.as_deref())?;
     let role_id = role["RoleId"].as_str().unwrap_or_default();
     let actual_name = role["RoleName"].as_str().unwrap_or(role_name);
     let assumed_id = format!("{role_id}:{session}");
@@ -254,7 +319,8 @@ async fn assume_role(ctx: &Context, input: AssumeRoleInput) -> Result<Value, Aws
         },
         active: true,
         expires: None,
-        mfa: ctx.principal.mfa,
+        mfa,
+        mfa_time,
         session_policies,
     };
     let credentials = issue(ctx, key, duration)?;
@@ -309,6 +375,8 @@ fn get_session_token(ctx: &Context, input: SessionTokenInput) -> Result<Value, A
             "1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and {max}"
         )));
     }
+    let (mfa, mfa_time) =
+        session_mfa(ctx, input.serial_number.as_deref(), input.token_code.as_deref())?;
     let key = StoredAccessKey {
         secret: String::new(),
         session_token: None,
@@ -318,7 +386,8 @@ fn get_session_token(ctx: &Context, input: SessionTokenInput) -> Result<Value, A
         kind,
         active: true,
         expires: None,
-        mfa: false,
+        mfa,
+        mfa_time,
         session_policies: Vec::new(),
     };
     Ok(json!({"Credentials": issue(ctx, key, duration)?}))

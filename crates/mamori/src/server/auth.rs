@@ -7,6 +7,7 @@ use mamori_aws::{AwsError, Region};
 use mamori_service::{Principal, PrincipalKind};
 use mamori_wire::WireRequest;
 use mamori_wire::route::Route;
+use mamori_wire::sigv2;
 use mamori_wire::sigv4::{self, Payload, SigError, SigParams, SignedRequest};
 
 use super::App;
@@ -58,7 +59,10 @@ pub fn authenticate(
     let as_error = |e: SigError| e.to_aws(route.protocol);
     let params = match sig.map_err(as_error)? {
         Some(p) => p,
-        None => return anonymous(app, route),
+        None => match sigv2::parse_presigned(req.query).filter(|_| route.model.id == "s3") {
+            Some(v2) => return presigned_v2(app, req, route, &v2),
+            None => return anonymous(app, route),
+        },
     };
     let credential = app
         .dispatcher
@@ -92,6 +96,34 @@ pub fn authenticate(
         (None, Vec::new())
     };
     Ok(Authenticated { principal: credential.principal, region, body, trailers })
+}
+
+/// An S3 URL presigned with Signature Version 2 (botocore's default for S3).
+fn presigned_v2(
+    app: &App,
+    req: &WireRequest<'_>,
+    route: &Route,
+    v2: &sigv2::PresignedV2,
+) -> Result<Authenticated, AwsError> {
+    let as_error = |e: SigError| e.to_aws(route.protocol);
+    let credential = app
+        .dispatcher
+        .credentials()
+        .lookup(&v2.access_key_id)
+        .ok_or_else(|| as_error(SigError::UnknownKey))?;
+    if credential.session_token.is_some() && credential.session_token != v2.security_token {
+        return Err(as_error(SigError::UnknownKey));
+    }
+    // The signed resource is path-style: virtual-host requests get the bucket prepended.
+    let path = route.path.as_deref().unwrap_or(req.path);
+    let sts = sigv2::string_to_sign(req.method, path, req.query, req.headers, v2.expires);
+    sigv2::verify_presigned(v2, &sts, &credential.secret, Utc::now()).map_err(as_error)?;
+    Ok(Authenticated {
+        principal: credential.principal,
+        region: app.args.region.clone(),
+        body: None,
+        trailers: Vec::new(),
+    })
 }
 
 fn anonymous(app: &App, route: &Route) -> Result<Authenticated, AwsError> {

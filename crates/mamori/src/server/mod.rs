@@ -312,6 +312,8 @@ async fn pipeline(
         time: app.dispatcher.clock().now(),
         invoked_by: None,
         secure_transport: false,
+        source_arn: None,
+        source_account: None,
         dispatcher: app.dispatcher.clone(),
     };
     let Some(op) = route.model.operation(&route.operation) else {

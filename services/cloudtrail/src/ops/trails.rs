@@ -198,12 +198,18 @@ async fn check_bucket(ctx: &Context, bucket: &str) -> Result<Option<String>, Aws
             ctx.account.clone(),
             ctx.region.clone(),
             "s3",
-            "HeadBucket",
+            // CloudTrail reads the bucket ACL, the permission a trail bucket policy grants
+            // it (s3:GetBucketAcl); HeadBucket (s3:ListBucket) is refused by such policies.
+            "GetBucketAcl",
             json!({"Bucket": bucket}),
         )
         .await;
     match res {
         Ok(_) => Ok(None),
+        Err(e) if e.code == "AccessDenied" => Err(AwsError::new(
+            "InsufficientS3BucketPolicyException",
+            format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
+        )),
         // GAP: S3 is not served yet: the trail is accepted and its S3 delivery reports the error.
         Err(e) if e.code == "NotImplemented" => Ok(Some(
             "S3 is not implemented by mamori yet; log files are not delivered to S3".into(),

@@ -191,6 +191,12 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
     let part = ctx.partition();
     let arn = Alarm::arn_for(ctx.region.as_str(), ctx.account.as_str(), &input.alarm_name);
     let name = input.alarm_name.clone();
+    let clash = ctx.dispatcher.store().read(|tx| ALARMS.get(tx, &part, &name)).map_err(db)?;
+    if clash.is_some_and(|a| a.rule.is_some()) {
+        return Err(invalid_value(format!(
+            "The alarm {name} is a composite alarm; a metric alarm cannot have the same name."
+        )));
+    }
     ctx.dispatcher
         .store()
         .write(|tx| {
@@ -231,6 +237,7 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
                 evaluate_low_sample_count_percentile: input
                     .evaluate_low_sample_count_percentile
                     .clone(),
+                rule: None,
                 metrics: input.metrics.clone().map(Value::Array),
                 tags,
                 config_updated_ms: now,
@@ -238,15 +245,18 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
             };
             ALARMS.put(tx, &part, &name, &alarm)?;
             let (summary, data) = config_history(&alarm, created);
-            record(tx, &part, &name, now, "ConfigurationUpdate", summary, data)
+            record(tx, &part, &alarm, now, "ConfigurationUpdate", summary, data)
         })
         .map_err(db)?;
     tracing::info!(alarm = %input.alarm_name, "alarm configured");
     Ok(json!({}))
 }
 
-/// The `MetricAlarm` output shape of an alarm.
+/// The `MetricAlarm` (or, for a composite alarm, `CompositeAlarm`) output shape.
 pub fn render(alarm: &Alarm) -> Value {
+    if alarm.rule.is_some() {
+        return crate::composite::render(alarm);
+    }
     let mut v = json!({
         "AlarmName": alarm.name,
         "AlarmArn": alarm.arn,
@@ -298,11 +308,8 @@ struct DescribeAlarmsInput {
     next_token: Option<String>,
 }
 
-/// Implements `DescribeAlarms`, in alarm name order, 50 per page by default.
-///
-/// # Gaps
-/// - Composite alarms do not exist, so `CompositeAlarms` is always empty and
-///   `ChildrenOfAlarmName`/`ParentsOfAlarmName` match nothing.
+/// Implements `DescribeAlarms`, in alarm name order, 50 per page by default. Without
+/// `AlarmTypes` only metric alarms are listed, as AWS documents.
 pub fn describe_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: DescribeAlarmsInput = parse_input(input)?;
     if input.alarm_names.is_some() && input.alarm_name_prefix.is_some() {
@@ -310,15 +317,34 @@ pub fn describe_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             "The parameters AlarmNames and AlarmNamePrefix are mutually exclusive and you have specified both.",
         ));
     }
-    let want_metric =
-        input.alarm_types.as_ref().is_none_or(|t| t.iter().any(|t| t == "MetricAlarm"));
-    let composite_only =
-        input.children_of_alarm_name.is_some() || input.parents_of_alarm_name.is_some();
-    if !want_metric || composite_only {
-        return Ok(json!({"MetricAlarms": [], "CompositeAlarms": []}));
-    }
-    let limit = input.max_records.unwrap_or(50);
     let part = ctx.partition();
+    let limit = input.max_records.unwrap_or(50);
+    let family = match (&input.children_of_alarm_name, &input.parents_of_alarm_name) {
+        (Some(_), Some(_)) => {
+            return Err(validation(
+                "ChildrenOfAlarmName and ParentsOfAlarmName cannot be used together.",
+            ));
+        }
+        (Some(n), None) => Some((n.clone(), true)),
+        (None, Some(n)) => Some((n.clone(), false)),
+        (None, None) => None,
+    };
+    if let Some((of, children)) = family {
+        let others = input.alarm_names.is_some()
+            || input.alarm_name_prefix.is_some()
+            || input.alarm_types.is_some()
+            || input.state_value.is_some()
+            || input.action_prefix.is_some();
+        if others {
+            let which = if children { "ChildrenOfAlarmName" } else { "ParentsOfAlarmName" };
+            return Err(validation(format!(
+                "When {which} is specified, only MaxRecords and NextToken may be given with it."
+            )));
+        }
+        return describe_family(ctx, &part, &of, children, limit, input.next_token.as_deref());
+    }
+    let types = input.alarm_types.clone().unwrap_or_else(|| vec!["MetricAlarm".into()]);
+    let want = |a: &Alarm| types.iter().any(|t| t == a.alarm_type());
     let prefix = input.alarm_name_prefix.clone().unwrap_or_default();
     if let Some(t) = &input.next_token
         && !t.starts_with(&prefix)
@@ -330,9 +356,13 @@ pub fn describe_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .store()
         .read(|tx| ALARMS.scan(tx, &part, &prefix, input.next_token.as_deref(), usize::MAX))
         .map_err(db)?;
-    let mut alarms = Vec::new();
+    let (mut metric, mut composite) = (Vec::new(), Vec::new());
     let mut next_token = None;
+    let mut last = None;
     for (name, alarm) in all {
+        if !want(&alarm) {
+            continue;
+        }
         if input.alarm_names.as_ref().is_some_and(|names| !names.contains(&name)) {
             continue;
         }
@@ -344,14 +374,67 @@ pub fn describe_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         {
             continue;
         }
-        if alarms.len() == limit {
-            next_token =
-                alarms.last().and_then(|a: &Value| a["AlarmName"].as_str().map(String::from));
+        if metric.len() + composite.len() == limit {
+            next_token = last.take();
             break;
         }
-        alarms.push(render(&alarm));
+        let list = if alarm.rule.is_some() { &mut composite } else { &mut metric };
+        list.push(render(&alarm));
+        last = Some(name);
     }
-    let mut res = json!({"MetricAlarms": alarms, "CompositeAlarms": []});
+    let mut res = json!({"MetricAlarms": metric, "CompositeAlarms": composite});
+    if let Some(t) = next_token {
+        res["NextToken"] = json!(t);
+    }
+    Ok(res)
+}
+
+/// `DescribeAlarms` with `ChildrenOfAlarmName` (the alarms `of`'s rule names: name,
+/// ARN, state and its update time) or `ParentsOfAlarmName` (the composites whose rule
+/// names `of`: name and ARN). The token is the last name of the page.
+fn describe_family(
+    ctx: &Context,
+    part: &str,
+    of: &str,
+    children: bool,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<Value, AwsError> {
+    let all: Vec<(String, Alarm)> =
+        ctx.dispatcher.store().read(|tx| ALARMS.all(tx, part)).map_err(db)?;
+    let related: Vec<&Alarm> = if children {
+        let Some((_, parent)) = all.iter().find(|(n, _)| n == of) else {
+            return Ok(json!({"MetricAlarms": [], "CompositeAlarms": []}));
+        };
+        let names = crate::composite::children_of(parent, part);
+        all.iter().filter(|(n, _)| names.contains(n)).map(|(_, a)| a).collect()
+    } else {
+        all.iter()
+            .filter(|(_, a)| crate::composite::children_of(a, part).iter().any(|c| c == of))
+            .map(|(_, a)| a)
+            .collect()
+    };
+    let (mut metric, mut composite) = (Vec::new(), Vec::new());
+    let mut next_token = None;
+    let mut last: Option<&str> = None;
+    for alarm in related.into_iter().filter(|a| after.is_none_or(|t| a.name.as_str() > t)) {
+        if metric.len() + composite.len() == limit {
+            next_token = last.map(str::to_owned);
+            break;
+        }
+        let mut v = json!({"AlarmName": alarm.name, "AlarmArn": alarm.arn});
+        if children {
+            v["StateValue"] = json!(alarm.state.value);
+            v["StateUpdatedTimestamp"] = epoch_seconds(alarm.state.updated_ms);
+        }
+        if alarm.rule.is_some() {
+            composite.push(v);
+        } else {
+            metric.push(v);
+        }
+        last = Some(alarm.name.as_str());
+    }
+    let mut res = json!({"MetricAlarms": metric, "CompositeAlarms": composite});
     if let Some(t) = next_token {
         res["NextToken"] = json!(t);
     }
@@ -419,13 +502,41 @@ pub fn delete_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         if !absent.is_empty() {
             return Err(TxError(not_found(format!("Alarm(s) not found: {}", absent.join(", ")))));
         }
+        let all = ALARMS.all(tx, &part)?;
+        let deleting = |n: &str| input.alarm_names.iter().any(|d| d == n);
+        let composites = all.iter().filter(|(n, a)| a.rule.is_some() && deleting(n)).count();
+        if composites > 1 {
+            return Err(TxError(validation(
+                "A DeleteAlarms call can delete at most one composite alarm.",
+            )));
+        }
+        // An alarm that a composite alarm (not deleted in the same call) names stays.
+        let mut needed: Vec<&str> = input
+            .alarm_names
+            .iter()
+            .map(String::as_str)
+            .filter(|name| {
+                all.iter().any(|(parent, a)| {
+                    !deleting(parent)
+                        && crate::composite::children_of(a, &part).iter().any(|c| c == name)
+                })
+            })
+            .collect();
+        needed.dedup();
+        if !needed.is_empty() {
+            let them = if needed.len() == 1 { "it" } else { "them" };
+            return Err(TxError(validation(format!(
+                "Cannot delete {} as there are composite alarm(s) depending on {them}.",
+                needed.join(",")
+            ))));
+        }
         for name in &input.alarm_names {
             if let Some(alarm) = ALARMS.get(tx, &part, name)? {
                 ALARMS.delete(tx, &part, name)?;
                 let data =
                     json!({"version": "1.0", "type": "Delete", "deletedAlarm": render(&alarm)});
                 let summary = format!("Alarm \"{name}\" deleted");
-                record(tx, &part, name, now, "ConfigurationUpdate", summary, data.to_string())?;
+                record(tx, &part, &alarm, now, "ConfigurationUpdate", summary, data.to_string())?;
             }
         }
         Ok(())
@@ -451,7 +562,7 @@ pub fn set_actions_enabled(ctx: &Context, input: Value, enabled: bool) -> Result
                 alarm.config_updated_ms = now;
                 ALARMS.put(tx, &part, name, &alarm)?;
                 let (summary, data) = config_history(&alarm, false);
-                record(tx, &part, name, now, "ConfigurationUpdate", summary, data)?;
+                record(tx, &part, &alarm, now, "ConfigurationUpdate", summary, data)?;
             }
             Ok::<_, mamori_store::StoreError>(())
         })

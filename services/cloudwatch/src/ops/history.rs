@@ -18,23 +18,24 @@ use crate::state::{ALARMS, Alarm, HISTORY, HistoryItem, epoch_seconds, to_millis
 /// History is kept 30 days (the current AWS documentation; it said two weeks in 2023).
 pub const HISTORY_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 
-/// Appends a history item.
+/// Appends a history item about `alarm`.
 pub fn record(
     tx: &Tx<'_>,
     part: &str,
-    alarm_name: &str,
+    alarm: &Alarm,
     ts_ms: i64,
     item_type: &str,
     summary: String,
     data: String,
 ) -> Result<(), StoreError> {
     let item = HistoryItem {
-        alarm_name: alarm_name.to_owned(),
+        alarm_name: alarm.name.clone(),
+        alarm_type: alarm.rule.is_some().then(|| alarm.alarm_type().to_owned()),
         item_type: item_type.to_owned(),
         summary,
         data,
     };
-    HISTORY.append(tx, part, alarm_name, ts_ms, &item)?;
+    HISTORY.append(tx, part, &alarm.name, ts_ms, &item)?;
     Ok(())
 }
 
@@ -107,7 +108,7 @@ pub fn apply(
         .to_string();
     }
     let summary = format!("Alarm updated from {} to {new_value}", old.value);
-    record(tx, part, name, now_ms, "StateUpdate", summary, data)?;
+    record(tx, part, &alarm, now_ms, "StateUpdate", summary, data)?;
     Ok(Some((alarm, old.value)))
 }
 
@@ -145,6 +146,8 @@ pub async fn set_alarm_state(ctx: &Context, input: Value) -> Result<Value, AwsEr
     if let Some((alarm, old)) = transition {
         tracing::info!(alarm = %alarm.name, from = %old, to = %alarm.state.value, "alarm state set");
         crate::actions::run(&ctx.dispatcher, &part, &alarm, &old, now).await;
+        // Composite alarms that name this one follow it.
+        crate::composite::settle(&ctx.dispatcher, &part, now).await;
     }
     Ok(json!({}))
 }
@@ -168,9 +171,6 @@ struct DescribeAlarmHistoryInput {
 /// - `AlarmContributorId` is ignored (no contributor alarms).
 pub fn describe_alarm_history(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: DescribeAlarmHistoryInput = parse_input(input)?;
-    if input.alarm_types.as_ref().is_some_and(|t| !t.iter().any(|t| t == "MetricAlarm")) {
-        return Ok(json!({"AlarmHistoryItems": []}));
-    }
     let backward = input.scan_by.as_deref() != Some("TimestampAscending");
     let limit = input.max_records.unwrap_or(100);
     let mut after = match &input.next_token {
@@ -201,9 +201,18 @@ pub fn describe_alarm_history(ctx: &Context, input: Value) -> Result<Value, AwsE
             if input.history_item_type.as_ref().is_some_and(|t| *t != rec.value.item_type) {
                 continue;
             }
+            // Without AlarmTypes only metric alarms' items are listed, as AWS documents.
+            let alarm_type = rec.value.alarm_type.as_deref().unwrap_or("MetricAlarm");
+            let wanted = match &input.alarm_types {
+                Some(types) => types.iter().any(|t| t == alarm_type),
+                None => alarm_type == "MetricAlarm",
+            };
+            if !wanted {
+                continue;
+            }
             items.push(json!({
                 "AlarmName": rec.value.alarm_name,
-                "AlarmType": "MetricAlarm",
+                "AlarmType": alarm_type,
                 "Timestamp": epoch_seconds(rec.ts),
                 "HistoryItemType": rec.value.item_type,
                 "HistorySummary": rec.value.summary,

@@ -68,6 +68,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     active: true,
                     expires: None,
                     mfa: false,
+                    mfa_time: None,
                     session_policies: Vec::new(),
                 };
                 ACCESS_KEYS.put(tx, ACCESS_KEY_PARTITION, &id, &key).map_err(db)?;
@@ -152,10 +153,16 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                         account,
                         ..
                     }) if account.as_str() == acct => {
-                        // GAP: last use is not recorded (a write per request); AWS answers N/A
-                        // for a key never used, which is what every key reports here.
-                        Ok(json!({"UserName": name,
-                            "AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}))
+                        // A key never used answers N/A, as AWS does.
+                        let used = match KEY_LAST_USED
+                            .get(tx, ACCESS_KEY_PARTITION, id)
+                            .map_err(db)?
+                        {
+                            Some(u) => json!({"LastUsedDate": ts(u.time), "ServiceName": u.service,
+                                "Region": u.region}),
+                            None => json!({"ServiceName": "N/A", "Region": "N/A"}),
+                        };
+                        Ok(json!({"UserName": name, "AccessKeyLastUsed": used}))
                     }
                     _ => Err(AwsError::new(
                         "NoSuchEntityException",

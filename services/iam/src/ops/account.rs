@@ -120,7 +120,11 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 v.as_object_mut().map(|o| o.remove("Description"));
                 v["RolePolicyList"] = json!(inline);
                 v["AttachedManagedPolicies"] = json!(attached);
-                v["InstanceProfileList"] = json!([]);
+                let profiles: Vec<Value> = super::profiles_for_role(tx, acct, &r.name)?
+                    .iter()
+                    .map(|(_, p)| super::profile_json(tx, acct, p, true))
+                    .collect();
+                v["InstanceProfileList"] = json!(profiles);
                 items.push((format!("3{}", r.name), ('r', v)));
             }
             let mut local: Vec<_> =

@@ -249,6 +249,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 if u.login.is_some() {
                     return Err(conflict("delete login profile"));
                 }
+                if super::has_device(tx, acct, name)? {
+                    return Err(conflict("remove MFA device"));
+                }
                 if let Some(b) = &u.boundary {
                     adjust_counts(tx, acct, b, 0, -1)?;
                 }
@@ -494,6 +497,12 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                     return Err(AwsError::new(
                         "DeleteConflictException",
                         "Cannot delete entity, must detach all policies first.",
+                    ));
+                }
+                if !super::profiles_for_role(tx, acct, name)?.is_empty() {
+                    return Err(AwsError::new(
+                        "DeleteConflictException",
+                        "Cannot delete entity, must remove roles from instance profile first.",
                     ));
                 }
                 if let Some(b) = &r.boundary {

@@ -6,6 +6,9 @@ mod access_keys;
 mod account;
 mod entities;
 mod inline;
+mod instance_profiles;
+mod mfa;
+mod oidc;
 mod policies;
 mod simulate;
 
@@ -79,6 +82,37 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
         | "GetLoginProfile"
         | "UpdateLoginProfile"
         | "DeleteLoginProfile" => account::call(ctx, op, input),
+        "CreateVirtualMFADevice"
+        | "EnableMFADevice"
+        | "ResyncMFADevice"
+        | "DeactivateMFADevice"
+        | "DeleteVirtualMFADevice"
+        | "ListMFADevices"
+        | "ListVirtualMFADevices"
+        | "GetMFADevice"
+        | "TagMFADevice"
+        | "UntagMFADevice"
+        | "ListMFADeviceTags" => mfa::call(ctx, op, input),
+        "CreateInstanceProfile"
+        | "GetInstanceProfile"
+        | "DeleteInstanceProfile"
+        | "ListInstanceProfiles"
+        | "ListInstanceProfilesForRole"
+        | "AddRoleToInstanceProfile"
+        | "RemoveRoleFromInstanceProfile"
+        | "TagInstanceProfile"
+        | "UntagInstanceProfile"
+        | "ListInstanceProfileTags" => instance_profiles::call(ctx, op, input),
+        "CreateOpenIDConnectProvider"
+        | "GetOpenIDConnectProvider"
+        | "ListOpenIDConnectProviders"
+        | "DeleteOpenIDConnectProvider"
+        | "AddClientIDToOpenIDConnectProvider"
+        | "RemoveClientIDFromOpenIDConnectProvider"
+        | "UpdateOpenIDConnectProviderThumbprint"
+        | "TagOpenIDConnectProvider"
+        | "UntagOpenIDConnectProvider"
+        | "ListOpenIDConnectProviderTags" => oidc::call(ctx, op, input),
         _ => inline::call(ctx, op, input),
     }
 }
@@ -97,6 +131,15 @@ fn path_of(ctx: &Context, kind: &str, name: &str) -> String {
             "group" => GROUPS.get(tx, acct, name).map_err(db)?.map(|g| g.path),
             _ => ROLES.get(tx, acct, name).map_err(db)?.map(|r| r.path),
         })
+    });
+    got.ok().flatten().unwrap_or_else(|| "/".into())
+}
+
+/// The path of an existing instance profile; `/` when it does not exist (yet).
+fn profile_path(ctx: &Context, name: &str) -> String {
+    let acct = ctx.account.as_str();
+    let got = rd(ctx.dispatcher.store(), |tx| {
+        Ok(instance_profiles::INSTANCE_PROFILES.get(tx, acct, name).map_err(db)?.map(|p| p.path))
     });
     got.ok().flatten().unwrap_or_else(|| "/".into())
 }
@@ -131,6 +174,32 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
             s(input, "PolicyName").map(|n| arn(acct, "policy", s(input, "Path").unwrap_or("/"), n))
         }
         "SimulatePrincipalPolicy" => s(input, "PolicySourceArn").map(str::to_owned),
+        "CreateVirtualMFADevice" => s(input, "VirtualMFADeviceName")
+            .map(|n| arn(acct, "mfa", s(input, "Path").unwrap_or("/"), n)),
+        "DeactivateMFADevice"
+        | "DeleteVirtualMFADevice"
+        | "GetMFADevice"
+        | "TagMFADevice"
+        | "UntagMFADevice"
+        | "ListMFADeviceTags" => s(input, "SerialNumber").map(str::to_owned),
+        "ListMFADevices" if s(input, "UserName").is_none() => Some(ctx.principal.arn.clone()),
+        "ListInstanceProfiles" => Some(format!("arn:aws:iam::{acct}:instance-profile/")),
+        "CreateOpenIDConnectProvider" => s(input, "Url").map(|u| {
+            let rest = u.strip_prefix("https://").unwrap_or(u).trim_end_matches('/');
+            format!("arn:aws:iam::{acct}:oidc-provider/{rest}")
+        }),
+        _ if input.get("OpenIDConnectProviderArn").is_some() => {
+            s(input, "OpenIDConnectProviderArn").map(str::to_owned)
+        }
+        "ListInstanceProfilesForRole" => entity("role", "RoleName"),
+        _ if input.get("InstanceProfileName").is_some() => {
+            s(input, "InstanceProfileName").map(|name| {
+                let path = s(input, "Path")
+                    .filter(|_| op.starts_with("Create"))
+                    .map_or_else(|| profile_path(ctx, name), str::to_owned);
+                arn(acct, "instance-profile", &path, name)
+            })
+        }
         _ if input.get("PolicyArn").is_some()
             && !op.starts_with("Attach")
             && !op.starts_with("Detach") =>
@@ -144,6 +213,9 @@ pub fn authz(ctx: &Context, op: &str, input: &Value) -> AuthzRequest {
     };
     AuthzRequest::new(format!("iam:{op}"), vec![resource.unwrap_or_else(|| "*".into())])
 }
+
+pub use instance_profiles::{profile_json, profiles_for_role};
+pub use mfa::has_device;
 
 /// The default-version document of a managed policy (customer or AWS) by ARN.
 pub fn resolve_policy(

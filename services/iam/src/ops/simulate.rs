@@ -35,6 +35,8 @@ struct In {
     #[serde(default)]
     context_entries: Vec<Entry>,
     caller_arn: Option<String>,
+    resource_policy: Option<String>,
+    resource_owner: Option<String>,
     marker: Option<String>,
     max_items: Option<i64>,
 }
@@ -164,6 +166,25 @@ fn extra(list: &[String], kind: PolicyKind, prefix: &str) -> Result<Vec<Attached
         .collect()
 }
 
+/// `ResourcePolicy` and `ResourceOwner` (an account id or `arn:aws:iam::<acct>:root`; the
+/// caller's account when absent), as the resource side of every simulated request.
+fn resource_side(i: &In, set: &mut PolicySet) -> Result<(), AwsError> {
+    if let Some(doc) = &i.resource_policy {
+        let policy = Policy::parse(doc, PolicyKind::Resource).map_err(malformed)?;
+        set.resource_policy = Some(AttachedPolicy { label: "ResourcePolicy".into(), policy });
+    }
+    if let Some(owner) = &i.resource_owner {
+        let acct = owner
+            .strip_prefix("arn:aws:iam::")
+            .map_or(owner.as_str(), |r| r.split(':').next().unwrap_or_default());
+        if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(format!("Invalid ResourceOwner: {owner}")));
+        }
+        set.resource_account = Some(acct.to_owned());
+    }
+    Ok(())
+}
+
 pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
     let i: In = mamori_service::parse_input(input)?;
     let acct = ctx.account.as_str();
@@ -178,6 +199,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             "PermissionsBoundaryPolicyInputList",
         )?;
         set.permissions_boundary = boundary.into_iter().next();
+        resource_side(&i, &mut set)?;
         let arn =
             i.caller_arn.clone().unwrap_or_else(|| format!("arn:aws:iam::{acct}:user/simulated"));
         let principal = Principal::new(arn, acct, PKind::IamUser);
@@ -212,5 +234,6 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
     {
         set.permissions_boundary = Some(b);
     }
+    resource_side(&i, &mut set)?;
     run(&principal, &set, &i, entity)
 }

@@ -186,6 +186,14 @@ fn access_denied_follows_the_protocol() {
         "arn:aws:sns:us-east-1:1:t",
         Reason::NoIdentityAllow,
     );
+    assert_eq!(q.code.as_str(), "AuthorizationErrorException");
+    let q = access_denied(
+        "iam",
+        "arn:aws:iam::1:user/a",
+        "iam:GetUser",
+        "arn:aws:iam::1:user/a",
+        Reason::NoIdentityAllow,
+    );
     assert_eq!((q.code.as_str(), q.status), ("AccessDenied", Some(403)));
     let j = access_denied(
         "logs",

@@ -233,7 +233,7 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
         doc.sequence += 1;
         STREAMS.put(tx, &part, &stream_key, &doc)?;
         for dp in &datapoints {
-            OUTBOX.append(tx, OUTBOX_PART, &part, dp.minute * 1000, dp)?;
+            OUTBOX.append(tx, OUTBOX_PART, &part, dp.timestamp * 1000, dp)?;
         }
         Ok(doc.sequence)
     })?;

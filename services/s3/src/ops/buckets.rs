@@ -59,6 +59,11 @@ pub fn create_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
             .with_status(400));
         }
     }
+    if input.get("ObjectLockEnabledForBucket").and_then(Value::as_bool) == Some(true) {
+        // GAP: object lock (retention, legal hold) is not built; refused rather than ignored.
+        return Err(AwsError::new("NotImplemented", "mamori does not support S3 Object Lock")
+            .with_status(501));
+    }
     let ownership = s(&input, "ObjectOwnership").unwrap_or("BucketOwnerEnforced").to_owned();
     let acl = s(&input, "ACL").map(str::to_owned);
     let mut bucket = Bucket {

@@ -11,9 +11,8 @@ use mamori_service::Context;
 use md5::{Digest as _, Md5};
 use serde_json::{Value, json};
 
-use super::objects::{
-    commit_version, copy_source, parse_range, read_body, store_body, template, write_answer,
-};
+use super::copy::copy_source;
+use super::objects::{commit_version, parse_range, read_body, store_body, template, write_answer};
 use super::{bucket_of, now_ms, owner, s, secs};
 use crate::S3;
 use crate::checksum;
@@ -272,7 +271,7 @@ pub fn list_parts(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .collect();
     let mut res = json!({
         "Bucket": bucket.name, "Key": key, "UploadId": id, "MaxParts": max, "IsTruncated": truncated,
-        "PartNumberMarker": marker.to_string(),
+        "PartNumberMarker": marker,
         "Initiator": {"ID": upload.initiator, "DisplayName": upload.initiator},
         "Owner": owner(&bucket.account), "StorageClass": "STANDARD",
     });
@@ -280,7 +279,7 @@ pub fn list_parts(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         res["Parts"] = json!(parts);
     }
     if truncated && let Some((n, _)) = all.get(max - 1) {
-        res["NextPartNumberMarker"] = json!(n.to_string());
+        res["NextPartNumberMarker"] = json!(n);
     }
     Ok(res)
 }

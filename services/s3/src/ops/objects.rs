@@ -12,7 +12,7 @@ use mamori_service::Context;
 use serde_json::{Map, Value, json};
 
 use super::{
-    answer_version, bucket_of, check_acl, grants, has_grant_headers, now_ms, parse_tag_header,
+    answer_version, bucket_of, check_acl, has_grant_headers, now_ms, parse_tag_header,
     push_version, s, secs,
 };
 use crate::S3;
@@ -244,7 +244,7 @@ pub fn write_answer(bucket: &Bucket, v: &Version) -> Value {
     res
 }
 
-fn precondition_failed(condition: &str) -> AwsError {
+pub fn precondition_failed(condition: &str) -> AwsError {
     AwsError::new(
         "PreconditionFailed",
         "At least one of the pre-conditions you specified did not hold",
@@ -260,7 +260,7 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 }
 
 /// Finds the version a read names: `VersionId`, else the current one.
-fn find_version<'a>(
+pub fn find_version<'a>(
     entry: Option<&'a ObjectEntry>,
     input: &Value,
     key: &str,
@@ -287,7 +287,7 @@ fn find_version<'a>(
 }
 
 /// Evaluates GetObject's conditional headers (RFC 7232 order, as S3 documents).
-fn check_conditions(input: &Value, v: &Version) -> Result<(), AwsError> {
+pub fn check_conditions(input: &Value, v: &Version) -> Result<(), AwsError> {
     let modified = v.last_modified / 1000;
     let at = |k: &str| input.get(k).and_then(Value::as_f64).map(|t| t as i64);
     let if_match = s(input, "IfMatch");
@@ -410,13 +410,13 @@ pub async fn get_object(
     };
     res.insert("ContentLength".into(), json!(len));
     if with_body {
-        let body = read_body(s3, v)?;
-        let start = usize::try_from(start).map_err(AwsError::internal)?;
-        let end = start + usize::try_from(len).map_err(AwsError::internal)?;
-        let slice = body
-            .get(start..end)
-            .ok_or_else(|| AwsError::internal("object body shorter than its size"))?;
-        res.insert("Body".into(), json!(B64.encode(slice)));
+        let body = match (&v.blob, &v.wrapped_key) {
+            (Some(id), Some(k)) => {
+                tokio::task::block_in_place(|| s3.blobs().get_range(id, k, start, len))?
+            }
+            _ => Vec::new(),
+        };
+        res.insert("Body".into(), json!(B64.encode(&body)));
     }
     Ok(Value::Object(res))
 }
@@ -558,157 +558,6 @@ pub fn delete_objects(s3: &S3, ctx: &Context, input: Value) -> Result<Value, Aws
     Ok(res)
 }
 
-/// Parses `x-amz-copy-source` (`bucket/key[?versionId=id]`, URL-encoded).
-pub fn parse_copy_source(src: &str) -> Result<(String, String, Option<String>), AwsError> {
-    let (path, query) = src.split_once('?').unwrap_or((src, ""));
-    let path = percent_encoding::percent_decode_str(path.trim_start_matches('/'))
-        .decode_utf8_lossy()
-        .into_owned();
-    let bad = || {
-        invalid_argument("Invalid copy source object key")
-            .with_extra("ArgumentName", "x-amz-copy-source")
-    };
-    let (bucket, key) = path.split_once('/').ok_or_else(bad)?;
-    if bucket.is_empty() || key.is_empty() {
-        return Err(bad());
-    }
-    let version = query.split('&').find_map(|p| p.strip_prefix("versionId=")).map(str::to_owned);
-    Ok((bucket.to_owned(), key.to_owned(), version))
-}
-
-/// Loads the source version of a copy.
-pub fn copy_source(ctx: &Context, src: &str) -> Result<(Bucket, Version), AwsError> {
-    let (sb, sk, sv) = parse_copy_source(src)?;
-    crate::state::read(ctx.dispatcher.store(), |tx| {
-        let bucket = bucket_of(ctx, tx, &json!({"Bucket": sb}))?;
-        let entry = OBJECTS.get(tx, &sb, &sk).map_err(db)?;
-        let input = match &sv {
-            Some(v) => json!({"VersionId": v}),
-            None => json!({}),
-        };
-        let v = find_version(entry.as_ref(), &input, &sk)?.clone();
-        Ok((bucket, v))
-    })
-}
-
-pub async fn copy_object(s3: &S3, ctx: &Context, input: Value) -> Result<Value, AwsError> {
-    let key = s(&input, "Key").unwrap_or_default().to_owned();
-    let src = s(&input, "CopySource").unwrap_or_default().to_owned();
-    let (src_bucket, src_v) = copy_source(ctx, &src)?;
-    let bucket = crate::state::read(ctx.dispatcher.store(), |tx| bucket_of(ctx, tx, &input))?;
-    let cond = json!({
-        "IfMatch": input.get("CopySourceIfMatch"),
-        "IfNoneMatch": input.get("CopySourceIfNoneMatch"),
-        "IfModifiedSince": input.get("CopySourceIfModifiedSince"),
-        "IfUnmodifiedSince": input.get("CopySourceIfUnmodifiedSince"),
-    });
-    check_conditions(&cond, &src_v).map_err(|e| {
-        if e.code == "NotModified" {
-            precondition_failed("x-amz-copy-source-if-none-match")
-        } else {
-            e
-        }
-    })?;
-    let replace = s(&input, "MetadataDirective") == Some("REPLACE");
-    let same = src_bucket.name == bucket.name && parse_copy_source(&src)?.1 == key;
-    let changes = replace
-        || input.get("ServerSideEncryption").is_some()
-        || input.get("StorageClass").is_some()
-        || input.get("WebsiteRedirectLocation").is_some();
-    if same && !changes {
-        return Err(AwsError::new(
-            "InvalidRequest",
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-        ));
-    }
-    let mut v = template(ctx, &bucket, &input)?;
-    if !replace {
-        v.headers = src_v.headers.clone();
-        v.metadata = src_v.metadata.clone();
-    }
-    if s(&input, "TaggingDirective") != Some("REPLACE") {
-        v.tags = src_v.tags.clone();
-    }
-    let body = read_body(s3, &src_v)?;
-    v.etag = if src_v.parts_count.is_some() {
-        format!("\"{}\"", checksum::md5_hex(&body))
-    } else {
-        src_v.etag.clone()
-    };
-    v.size = body.len() as u64;
-    v.checksum = src_v.checksum.clone();
-    let blob = store_body(s3, body).await?;
-    v.blob = Some(blob.id);
-    v.wrapped_key = Some(blob.wrapped_key);
-    let (bucket, v) = commit_version(s3, ctx, &bucket.name, &key, v, |_, _| Ok(()))?;
-    let mut res = write_answer(&bucket, &v);
-    let etag = res.as_object_mut().and_then(|o| o.remove("ETag"));
-    res["CopyObjectResult"] = json!({"ETag": etag, "LastModified": secs(v.last_modified)});
-    if src_bucket.versioning.is_some() {
-        res["CopySourceVersionId"] = json!(src_v.version_id);
-    }
-    Ok(res)
-}
-
-pub fn object_tagging(ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
-    let key = s(&input, "Key").unwrap_or_default().to_owned();
-    let tags =
-        input.pointer("/Tagging/TagSet").and_then(Value::as_array).cloned().unwrap_or_default();
-    if operation == "PutObjectTagging" {
-        super::check_tags(&tags)?;
-    }
-    crate::state::write(ctx.dispatcher.store(), |tx| {
-        let bucket = bucket_of(ctx, tx, &input)?;
-        let mut entry = OBJECTS.get(tx, &bucket.name, &key).map_err(db)?;
-        let id = find_version(entry.as_ref(), &input, &key)?.version_id.clone();
-        let Some(e) = entry.as_mut() else { return Err(no_such_key(&key)) };
-        let Some(v) = e.versions.iter_mut().find(|v| v.version_id == id) else {
-            return Err(no_such_key(&key));
-        };
-        let mut res = json!({});
-        if bucket.versioning.is_some() {
-            res["VersionId"] = json!(id);
-        }
-        match operation {
-            "GetObjectTagging" => {
-                res["TagSet"] = json!(v.tags);
-                return Ok(res);
-            }
-            "PutObjectTagging" => v.tags = tags,
-            _ => v.tags.clear(),
-        }
-        OBJECTS.put(tx, &bucket.name, &key, e).map_err(db)?;
-        Ok(res)
-    })
-}
-
-pub fn object_acl(ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError> {
-    let key = s(&input, "Key").unwrap_or_default().to_owned();
-    crate::state::write(ctx.dispatcher.store(), |tx| {
-        let bucket = bucket_of(ctx, tx, &input)?;
-        let mut entry = OBJECTS.get(tx, &bucket.name, &key).map_err(db)?;
-        let id = find_version(entry.as_ref(), &input, &key)?.version_id.clone();
-        let Some(e) = entry.as_mut() else { return Err(no_such_key(&key)) };
-        let Some(v) = e.versions.iter_mut().find(|v| v.version_id == id) else {
-            return Err(no_such_key(&key));
-        };
-        if operation == "GetObjectAcl" {
-            return Ok(
-                json!({"Owner": super::owner(&bucket.account), "Grants": grants(&bucket.account, v.acl.as_deref())}),
-            );
-        }
-        let acl = s(&input, "ACL");
-        check_acl(
-            &bucket,
-            acl,
-            has_grant_headers(&input) || input.get("AccessControlPolicy").is_some(),
-        )?;
-        v.acl = acl.map(str::to_owned);
-        OBJECTS.put(tx, &bucket.name, &key, e).map_err(db)?;
-        Ok(json!({}))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -734,18 +583,5 @@ mod tests {
             let got = parse_range(*h, *size).map_err(|e| e.code);
             assert_eq!(got, want.map_err(str::to_owned), "{h:?}");
         }
-    }
-
-    #[test]
-    fn copy_sources() {
-        assert_eq!(
-            parse_copy_source("/b/a%20b.txt").unwrap(),
-            ("b".into(), "a b.txt".into(), None)
-        );
-        assert_eq!(
-            parse_copy_source("b/k?versionId=v1").unwrap(),
-            ("b".into(), "k".into(), Some("v1".into()))
-        );
-        assert!(parse_copy_source("b").is_err());
     }
 }

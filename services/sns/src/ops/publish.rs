@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Outgoing, after_commit, http_delivery, signature_version, write_outgoing};
+use crate::Sns;
 use crate::errors::{invalid_parameter, invalid_parameter_value};
 use crate::filter::{self, FilterPolicy};
 use crate::message::{self, Attribute, Links, Notification};
 use crate::state::{
     OutboxEntry, Subscription, Topic, load_topic, parse_topic_arn, read, topic_subscriptions, write,
 };
-use crate::{Sns, policy};
 
 /// The largest message, attributes included: 256 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
@@ -363,20 +363,13 @@ fn commit(sns: &Sns, ctx: &Context, outgoing: Vec<Outgoing>) -> Result<(), AwsEr
     Ok(())
 }
 
-/// The topic and its subscriptions, once the topic policy lets the caller publish, and
-/// whether the topic deduplicates by content.
+/// The topic and its subscriptions, and whether the topic deduplicates by content. (The
+/// authorizer has already decided the topic policy: `Sns::resource_policy`.)
 fn load_for_publish(
     ctx: &Context,
     arn: &str,
 ) -> Result<(Topic, Vec<Subscription>, bool), AwsError> {
     let (topic, subs) = load(ctx, arn)?;
-    policy::authorize(
-        topic.attributes.get("Policy").map(String::as_str),
-        ctx,
-        &topic.arn,
-        &topic.owner,
-        "Publish",
-    )?;
     let content_dedup =
         topic.attributes.get("ContentBasedDeduplication").is_some_and(|v| v == "true");
     Ok((topic, subs, content_dedup))

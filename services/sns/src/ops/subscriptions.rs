@@ -18,7 +18,7 @@ use crate::state::{
     SUBSCRIPTIONS, Subscription, TOPICS, db, load_topic, parse_subscription_arn, parse_topic_arn,
     read, topic_subscriptions, write,
 };
-use crate::{Sns, delivery_policy, filter, policy};
+use crate::{Sns, delivery_policy, filter};
 
 /// How long a confirmation token is valid: 2 days.
 const TOKEN_VALIDITY_MS: i64 = 2 * 24 * 3600 * 1000;
@@ -175,13 +175,6 @@ pub fn subscribe(sns: &Sns, ctx: &Context, input: Value) -> Result<Value, AwsErr
         let subs = topic_subscriptions(tx, &r)?;
         Ok::<_, AwsError>((topic, subs))
     })?;
-    policy::authorize(
-        topic.attributes.get("Policy").map(String::as_str),
-        ctx,
-        &topic.arn,
-        &topic.owner,
-        "Subscribe",
-    )?;
     if let Some(sub) = existing.iter().find(|s| s.protocol == protocol && s.endpoint == endpoint) {
         if !input.attributes.iter().all(|(k, v)| sub.attributes.get(k) == Some(v)) {
             return Err(invalid_parameter(
