@@ -145,4 +145,18 @@ impl Context {
             dispatcher,
         }
     }
+
+    /// A context for calls `service` makes on the caller's behalf (CloudFormation creating
+    /// a stack's resources): the same principal, account and region, `invoked_by` set, and
+    /// the service as source address and user agent, as CloudTrail shows such calls.
+    pub fn on_behalf(&self, service: &str) -> Self {
+        Self {
+            request_id: mamori_aws::new_request_id(),
+            source_ip: service.to_owned(),
+            user_agent: service.to_owned(),
+            time: self.dispatcher.clock().now(),
+            invoked_by: Some(service.to_owned()),
+            ..self.clone()
+        }
+    }
 }

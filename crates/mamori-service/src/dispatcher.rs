@@ -11,7 +11,8 @@ use mamori_store::Store;
 use serde_json::Value;
 
 use crate::{
-    AuditRecord, AuditSink, Context, Credentials, Principal, Scheduler, Service, SharedClock,
+    AuditRecord, AuditSink, Context, Credentials, Principal, ResourceProvider, Scheduler, Service,
+    SharedClock,
 };
 
 /// What the authorization hook is asked about a call.
@@ -102,9 +103,16 @@ impl Authorizer for AllowAll {
     }
 }
 
+/// Checks the input of a call made on a caller's behalf against the service model
+/// (`service`, `operation`, input); the binary installs the wire layer's checker.
+pub type InputValidator =
+    Arc<dyn Fn(&'static str, &str, &Value) -> Result<(), AwsError> + Send + Sync>;
+
 /// Routes calls to services. Shared as `Arc<Dispatcher>`.
 pub struct Dispatcher {
     services: HashMap<&'static str, Arc<dyn Service>>,
+    providers: HashMap<&'static str, Arc<dyn ResourceProvider>>,
+    validator: RwLock<Option<InputValidator>>,
     authorizer: RwLock<Arc<dyn Authorizer>>,
     sinks: RwLock<Vec<Arc<dyn AuditSink>>>,
     credentials: RwLock<Arc<dyn Credentials>>,
@@ -129,8 +137,18 @@ impl Dispatcher {
         clock: SharedClock,
         store: Store,
     ) -> Arc<Self> {
+        let mut providers = HashMap::new();
+        for svc in &services {
+            for provider in svc.resource_providers() {
+                for t in provider.types() {
+                    providers.insert(*t, provider.clone());
+                }
+            }
+        }
         Arc::new(Self {
             services: services.into_iter().map(|s| (s.model_id(), s)).collect(),
+            providers,
+            validator: RwLock::new(None),
             authorizer: RwLock::new(Arc::new(AllowAll)),
             sinks: RwLock::new(Vec::new()),
             credentials: RwLock::new(credentials),
@@ -165,6 +183,26 @@ impl Dispatcher {
     /// A registered service.
     pub fn service(&self, id: &str) -> Option<&Arc<dyn Service>> {
         self.services.get(id)
+    }
+
+    /// The CloudFormation resource provider of `resource_type` (`AWS::SNS::Topic`).
+    pub fn resource_provider(&self, resource_type: &str) -> Option<Arc<dyn ResourceProvider>> {
+        self.providers.get(resource_type).cloned()
+    }
+
+    /// The resource types some service provides, sorted.
+    pub fn resource_types(&self) -> Vec<&'static str> {
+        let mut types: Vec<_> = self.providers.keys().copied().collect();
+        types.sort_unstable();
+        types
+    }
+
+    /// Installs the model check for calls made on a caller's behalf (`invoked_by` set):
+    /// their input comes from what the caller wrote (a template) but never passed the
+    /// wire layer, so without it a provider could hand a service values its model
+    /// forbids.
+    pub fn set_input_validator(&self, validator: InputValidator) {
+        *self.validator.write().unwrap_or_else(|e| e.into_inner()) = Some(validator);
     }
 
     /// Replaces the authorization hook.
@@ -315,6 +353,12 @@ impl Dispatcher {
         if !svc.operations().iter().any(|op| op.name == operation) {
             return Err(AwsError::not_implemented(service, operation));
         }
+        if ctx.invoked_by.is_some() {
+            let validator = self.validator.read().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(check) = validator {
+                check(service, operation, &input)?;
+            }
+        }
         let request = svc.authz(ctx, operation, &input);
         let resource_policy = svc.resource_policy(ctx, operation, &input);
         let authorizer = self.authorizer.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -372,6 +416,47 @@ mod tests {
         async fn call(&self, _: &Context, _: &str, input: Value) -> Result<Value, AwsError> {
             Ok(input)
         }
+        fn resource_providers(&self) -> Vec<Arc<dyn ResourceProvider>> {
+            vec![Arc::new(EchoProvider)]
+        }
+    }
+
+    struct EchoProvider;
+
+    #[async_trait]
+    impl ResourceProvider for EchoProvider {
+        fn types(&self) -> &'static [&'static str] {
+            &["Mamori::Echo::Thing", "Mamori::Echo::Other"]
+        }
+        async fn create(
+            &self,
+            ctx: &Context,
+            req: &crate::ResourceRequest,
+        ) -> Result<crate::ResourceState, AwsError> {
+            let out =
+                ctx.dispatcher.call(ctx, "echo", "Echo", json!({"id": req.logical_id})).await?;
+            Ok(crate::ResourceState {
+                physical_id: out["id"].as_str().unwrap_or("").into(),
+                ..Default::default()
+            })
+        }
+        async fn update(
+            &self,
+            _: &Context,
+            _: &crate::ResourceRequest,
+            _: &serde_json::Map<String, Value>,
+            previous: &crate::ResourceState,
+        ) -> Result<crate::ResourceState, AwsError> {
+            Ok(previous.clone())
+        }
+        async fn delete(
+            &self,
+            _: &Context,
+            _: &crate::ResourceRequest,
+            _: &crate::ResourceState,
+        ) -> Result<(), AwsError> {
+            Ok(())
+        }
     }
 
     struct DenyAll;
@@ -403,6 +488,28 @@ mod tests {
             Arc::new(RealClock),
             Store::in_memory().unwrap(),
         )
+    }
+
+    #[tokio::test]
+    async fn providers_are_found_by_type_and_act_through_the_dispatcher() {
+        let d = dispatcher();
+        assert_eq!(d.resource_types(), ["Mamori::Echo::Other", "Mamori::Echo::Thing"]);
+        assert!(d.resource_provider("AWS::SNS::Topic").is_none());
+        let provider = d.resource_provider("Mamori::Echo::Thing").unwrap();
+        let account = AccountId::parse("000000000000").unwrap();
+        let region = Region::parse("us-east-1").unwrap();
+        let caller =
+            Context::internal(d.clone(), Principal::root(account.clone()), account, region);
+        let ctx = caller.on_behalf("cloudformation.amazonaws.com");
+        assert_eq!(ctx.invoked_by.as_deref(), Some("cloudformation.amazonaws.com"));
+        assert_eq!(ctx.principal, caller.principal);
+        let req = crate::ResourceRequest {
+            type_name: "Mamori::Echo::Thing".into(),
+            logical_id: "Thing".into(),
+            stack_name: "s".into(),
+            properties: Default::default(),
+        };
+        assert_eq!(provider.create(&ctx, &req).await.unwrap().physical_id, "Thing");
     }
 
     #[tokio::test]

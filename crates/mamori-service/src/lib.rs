@@ -6,6 +6,7 @@
 //!   hook, handler, audit record.
 //! - [`Clock`] and [`Scheduler`]: time, real or manual, and the periodic work it drives.
 //! - [`Credentials`]: how access keys resolve to principals.
+//! - [`ResourceProvider`]: how a service creates its resources for CloudFormation.
 #![warn(missing_docs)]
 
 mod audit;
@@ -14,6 +15,7 @@ mod context;
 mod credentials;
 mod dispatcher;
 mod mfa;
+mod provider;
 mod scheduler;
 mod service;
 
@@ -24,9 +26,13 @@ pub use credentials::{
     ACCESS_KEY_PARTITION, ACCESS_KEYS, Credential, Credentials, RootCredentials, StoreCredentials,
     StoredAccessKey, StoredPrincipalKind,
 };
-pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher};
+pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher, InputValidator};
 pub use mfa::{
     MFA_DEVICES, StoredMfaDevice, base32_decode, base32_encode, find_step, time_step, totp,
+};
+pub use provider::{
+    ResourceProvider, ResourceRequest, ResourceState, generated_name, missing_property, prop_bool,
+    prop_document, prop_f64, prop_str,
 };
 pub use scheduler::{Scheduler, Task};
 pub use service::{OpSpec, Service, parse_input, to_output};

@@ -6,7 +6,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{AuthzRequest, Context};
+use std::sync::Arc;
+
+use crate::{AuthzRequest, Context, ResourceProvider};
 
 /// An operation a service implements, with its known gaps (for docs/COVERAGE.md).
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +45,12 @@ pub trait Service: Send + Sync + 'static {
 
     /// Handles one call.
     async fn call(&self, ctx: &Context, operation: &str, input: Value) -> Result<Value, AwsError>;
+
+    /// The CloudFormation resource providers of this service's resource types (see
+    /// [`ResourceProvider`]); the dispatcher collects them. The default is none.
+    fn resource_providers(&self) -> Vec<Arc<dyn ResourceProvider>> {
+        Vec::new()
+    }
 
     /// Drops in-memory state after `POST /_mamori/reset` cleared the store.
     fn reset(&self) {}

@@ -7,13 +7,21 @@
 //! and with `synchronous=FULL` on disk, before `write` returns, so whatever a handler
 //! acknowledges survives a crash. SQLite is the only backend today; everything
 //! SQLite-specific stays in this crate so another backend can implement the same API.
+//!
+//! Writes are group-committed: a writer that finishes its transaction while other
+//! writers wait for the connection leaves the commit to the last of them, so concurrent
+//! writers share one commit (one fsync). Each writer's changes are a savepoint of the
+//! shared transaction, so a failing writer rolls back only its own; `write` still returns
+//! only once its changes are committed. Readers commit a pending batch before they read,
+//! so they never see changes that are not yet durable.
 #![warn(missing_docs)]
 
 mod collection;
 mod series;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 pub use collection::Collection;
 pub use series::{Record, Series};
@@ -60,7 +68,50 @@ const MIGRATIONS: &[&str] = &[
 /// The durable store shared by every service.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<rusqlite::Connection>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Conn>,
+    /// Writers waiting for the connection: while there are any, a finished writer leaves
+    /// the commit to them.
+    waiting: AtomicUsize,
+    /// The outcome of the batches committed so far.
+    done: Mutex<Committed>,
+    committed: Condvar,
+}
+
+struct Conn {
+    db: rusqlite::Connection,
+    /// A batch transaction is open.
+    open: bool,
+    /// The number of the open (or last) batch.
+    batch: u64,
+    /// Writers in the open batch.
+    members: usize,
+    /// Most writers in one batch.
+    max_batch: usize,
+}
+
+#[derive(Default)]
+struct Committed {
+    /// Every batch up to this number is finished.
+    through: u64,
+    /// Batches whose commit failed, with the error.
+    failed: Vec<(u64, String)>,
+}
+
+/// Most writers sharing one commit, so a stream of writers cannot delay it for long.
+/// `MAMORI_STORE_MAX_BATCH=1` turns group commit off (one commit per writer), for
+/// benchmarks that compare the two.
+const MAX_BATCH: usize = 64;
+
+fn max_batch() -> usize {
+    std::env::var("MAMORI_STORE_MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(MAX_BATCH)
 }
 
 impl std::fmt::Debug for Store {
@@ -71,7 +122,23 @@ impl std::fmt::Debug for Store {
 
 /// A transaction, read-only or read-write.
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: &'a rusqlite::Connection,
+}
+
+/// Rolls a writer's savepoint back unless it was released, also when the writer panics.
+/// A panicking writer does not commit its batch: the writers waiting on that batch are
+/// freed by the next store call, which commits it.
+struct Savepoint<'a> {
+    db: &'a rusqlite::Connection,
+    armed: bool,
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.db.execute_batch("ROLLBACK TO w; RELEASE w");
+        }
+    }
 }
 
 impl Store {
@@ -99,39 +166,118 @@ impl Store {
             tx.pragma_update(None, "user_version", i + 1)?;
         }
         tx.commit()?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let conn = Conn { db: conn, open: false, batch: 0, members: 0, max_batch: max_batch() };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                waiting: AtomicUsize::new(0),
+                done: Mutex::new(Committed::default()),
+                committed: Condvar::new(),
+            }),
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, rusqlite::Connection> {
-        // A panic while holding the lock leaves SQLite consistent (the transaction rolls
-        // back on drop), so a poisoned lock is safe to reuse.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Conn> {
+        // A panic while holding the lock leaves SQLite consistent (the panicking writer's
+        // savepoint rolls back on drop), so a poisoned lock is safe to reuse.
+        self.inner.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commits the open batch and wakes its writers.
+    fn commit_batch(&self, conn: &mut Conn) -> Result<()> {
+        if !conn.open {
+            return Ok(());
+        }
+        let res = conn.db.execute_batch("COMMIT");
+        if res.is_err() {
+            let _ = conn.db.execute_batch("ROLLBACK");
+        }
+        conn.open = false;
+        conn.members = 0;
+        let mut done = self.inner.done.lock().unwrap_or_else(|e| e.into_inner());
+        done.through = conn.batch;
+        if let Err(e) = &res {
+            done.failed.push((conn.batch, e.to_string()));
+            if done.failed.len() > 64 {
+                done.failed.remove(0);
+            }
+        }
+        self.inner.committed.notify_all();
+        res.map_err(StoreError::from)
     }
 
     /// Runs `f` in a read-write transaction, committed before this returns. An error from
-    /// `f` rolls everything back.
+    /// `f` rolls its changes back.
     pub fn write<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.inner.waiting.fetch_add(1, Ordering::SeqCst);
         let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let tx = Tx { tx };
-        let res = f(&tx)?;
-        tx.tx.commit().map_err(StoreError::from)?;
-        Ok(res)
+        self.inner.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !conn.open {
+            conn.db.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
+            conn.open = true;
+            conn.batch += 1;
+        }
+        let batch = conn.batch;
+        let res = {
+            let db = &conn.db;
+            let mut sp = Savepoint { db, armed: false };
+            match db.execute_batch("SAVEPOINT w") {
+                Ok(()) => {
+                    sp.armed = true;
+                    let res = f(&Tx { tx: db });
+                    if res.is_ok() {
+                        match db.execute_batch("RELEASE w") {
+                            Ok(()) => {
+                                sp.armed = false;
+                                res
+                            }
+                            Err(e) => Err(E::from(StoreError::from(e))),
+                        }
+                    } else {
+                        res
+                    }
+                }
+                Err(e) => Err(E::from(StoreError::from(e))),
+            }
+        };
+        conn.members += 1;
+        if self.inner.waiting.load(Ordering::SeqCst) == 0 || conn.members >= conn.max_batch {
+            let committed = self.commit_batch(&mut conn);
+            drop(conn);
+            committed?;
+            return res;
+        }
+        drop(conn);
+        let mut done = self.inner.done.lock().unwrap_or_else(|e| e.into_inner());
+        while done.through < batch {
+            done = self.inner.committed.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+        if let Some((_, e)) = done.failed.iter().find(|(b, _)| *b == batch) {
+            return Err(E::from(StoreError::Io(std::io::Error::other(format!(
+                "commit failed: {e}"
+            )))));
+        }
+        drop(done);
+        res
     }
 
-    /// Runs `f` in a read transaction.
+    /// Runs `f` in a read transaction, after committing any pending writes.
     pub fn read<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = self.lock();
-        let tx = Tx { tx: conn.transaction().map_err(StoreError::from)? };
-        f(&tx)
+        // Committing the pending batch first keeps readers to durable data, and frees the
+        // writers waiting on it.
+        let _ = self.commit_batch(&mut conn);
+        let db = &conn.db;
+        db.execute_batch("BEGIN DEFERRED").map_err(StoreError::from)?;
+        let res = f(&Tx { tx: db });
+        let _ = db.execute_batch("COMMIT");
+        res
     }
 
     /// Deletes everything (the admin reset).
@@ -168,6 +314,57 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let got = store.read(|tx| TOPICS.get(tx, "acct/us-east-1", "a")).unwrap();
         assert_eq!(got, Some(Topic { name: "a".into() }));
+    }
+
+    #[test]
+    fn concurrent_writers_share_commits_and_keep_their_own_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..40 {
+                        let key = format!("{t}-{i}");
+                        let res: Result<()> = store.write(|tx| {
+                            TOPICS.put(tx, "p", &key, &Topic { name: key.clone() })?;
+                            if i % 5 == 0 {
+                                return Err(StoreError::Io(std::io::Error::other("refused")));
+                            }
+                            Ok(())
+                        });
+                        assert_eq!(res.is_ok(), i % 5 != 0, "{key}");
+                        // A write is visible as soon as it returned.
+                        let got = store.read(|tx| TOPICS.get(tx, "p", &key)).unwrap();
+                        assert_eq!(got.is_some(), i % 5 != 0, "{key}");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(store.read(|tx| TOPICS.count(tx, "p")).unwrap(), 8 * 32);
+        drop(store);
+        let reopened = Store::open(dir.path()).unwrap();
+        assert_eq!(reopened.read(|tx| TOPICS.count(tx, "p")).unwrap(), 8 * 32);
+    }
+
+    #[test]
+    fn a_panicking_writer_leaves_nothing_and_the_store_works_on() {
+        let store = Store::in_memory().unwrap();
+        let s2 = store.clone();
+        let panicked = std::thread::spawn(move || {
+            let _: Result<()> = s2.write(|tx| {
+                TOPICS.put(tx, "p", "boom", &Topic { name: "boom".into() })?;
+                panic!("writer bug");
+            });
+        })
+        .join();
+        assert!(panicked.is_err());
+        store.write(|tx| TOPICS.put(tx, "p", "after", &Topic { name: "after".into() })).unwrap();
+        assert_eq!(store.read(|tx| TOPICS.get(tx, "p", "boom")).unwrap(), None);
+        assert!(store.read(|tx| TOPICS.get(tx, "p", "after")).unwrap().is_some());
     }
 
     #[test]

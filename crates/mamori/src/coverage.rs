@@ -51,6 +51,27 @@ pub fn render(services: &[std::sync::Arc<dyn mamori_service::Service>]) -> Strin
             missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
         );
     }
+    out.push_str("\n## CloudFormation resource types\n\n");
+    out.push_str(
+        "Each type is created through its own service's operations; any other type fails\n",
+    );
+    out.push_str("the stack with `Resource type <type> is not supported by mamori`.\n\n");
+    let mut types: Vec<(&str, &'static str, std::sync::Arc<dyn mamori_service::ResourceProvider>)> =
+        Vec::new();
+    for svc in services {
+        for provider in svc.resource_providers() {
+            for t in provider.types() {
+                types.push((t, svc.model_id(), provider.clone()));
+            }
+        }
+    }
+    types.sort_by_key(|(t, _, _)| *t);
+    for (t, svc, provider) in types {
+        let _ = writeln!(out, "- `{t}` ({svc})");
+        for gap in provider.gaps(t) {
+            let _ = writeln!(out, "  - gap: {gap}");
+        }
+    }
     out.push_str("\n## Services without handlers\n\n");
     for id in models::IDS {
         if !services.iter().any(|s| s.model_id() == *id) {

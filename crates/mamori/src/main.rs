@@ -95,6 +95,7 @@ fn services_with(
         Arc::new(mamori_sts::Sts),
         Arc::new(iam.clone()),
         Arc::new(mamori_cloudtrail::CloudTrail),
+        Arc::new(mamori_cloudformation::CloudFormation),
         logs.clone(),
         cloudwatch.clone(),
         sns.clone(),
@@ -108,6 +109,7 @@ fn register_tasks(dispatcher: &Arc<Dispatcher>, wired: &Wired) {
     mamori_logs::register_tasks(dispatcher, wired.logs.clone());
     mamori_cloudwatch::register_tasks(dispatcher, wired.cloudwatch.clone());
     mamori_sns::register_tasks(dispatcher, wired.sns.clone());
+    mamori_cloudformation::register_tasks(dispatcher);
     mamori_s3::register_tasks(dispatcher, wired.s3.clone());
 }
 
@@ -161,6 +163,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )?;
         let dispatcher = Dispatcher::new(services, Arc::new(credentials), clock, store);
         dispatcher.set_authorizer(Arc::new(iam.authorizer()));
+        dispatcher.set_input_validator(Arc::new(|service, operation, input| {
+            match mamori_wire::models::get(service) {
+                Some(model) => mamori_wire::protocol::validate_input(model, operation, input),
+                None => Ok(()),
+            }
+        }));
         register_tasks(&dispatcher, &wired);
         mamori_iam::register_tasks(&dispatcher, &iam);
         let ms = |secs: f64| chrono::TimeDelta::milliseconds((secs * 1000.0) as i64);

@@ -9,6 +9,7 @@
 //! `aws cloudtrail validate-logs`; keys from `ListPublicKeys`).
 #![warn(missing_docs)]
 
+mod cfn;
 mod delivery;
 mod digest;
 mod errors;
@@ -84,6 +85,10 @@ fn trail_resource(ctx: &Context, input: &Value) -> String {
 impl Service for CloudTrail {
     fn model_id(&self) -> &'static str {
         "cloudtrail"
+    }
+
+    fn resource_providers(&self) -> Vec<Arc<dyn mamori_service::ResourceProvider>> {
+        vec![Arc::new(cfn::CloudTrailProvider)]
     }
 
     fn operations(&self) -> &'static [OpSpec] {

@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod cache;
+mod cfn;
 pub mod composite;
 mod errors;
 pub mod eval;
@@ -153,6 +154,10 @@ impl Service for CloudWatch {
             self.alarms.invalidate();
         }
         res
+    }
+
+    fn resource_providers(&self) -> Vec<std::sync::Arc<dyn mamori_service::ResourceProvider>> {
+        vec![std::sync::Arc::new(cfn::CloudWatchProvider)]
     }
 
     fn reset(&self) {

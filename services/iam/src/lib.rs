@@ -17,6 +17,7 @@
 mod authorizer;
 #[cfg(test)]
 mod authz_tests;
+mod cfn;
 pub mod managed;
 mod ops;
 mod state;
@@ -139,6 +140,10 @@ impl Service for Iam {
             self.shared.invalidate();
         }
         out
+    }
+
+    fn resource_providers(&self) -> Vec<Arc<dyn mamori_service::ResourceProvider>> {
+        vec![Arc::new(cfn::IamProvider)]
     }
 
     fn reset(&self) {

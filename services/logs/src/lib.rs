@@ -9,6 +9,7 @@
 //! principal) by `metrics::deliver`, which deletes an entry only once CloudWatch accepted
 //! it. Retention is a scheduler task that deletes events older than the group's policy.
 
+mod cfn;
 mod errors;
 mod metrics;
 mod ops;
@@ -139,6 +140,10 @@ impl Service for Logs {
             // destinations, exports and deliveries answer 501 NotImplemented.
             other => Err(AwsError::not_implemented("logs", other)),
         }
+    }
+
+    fn resource_providers(&self) -> Vec<Arc<dyn mamori_service::ResourceProvider>> {
+        vec![Arc::new(cfn::LogsProvider)]
     }
 
     fn reset(&self) {

@@ -10,6 +10,7 @@
 
 mod authz;
 pub mod blob;
+mod cfn;
 mod checksum;
 mod cross_account;
 mod ops;
@@ -224,6 +225,10 @@ impl Service for S3 {
             tasks::record_access(self, ctx, operation, &bucket, key.as_deref(), &res);
         }
         res
+    }
+
+    fn resource_providers(&self) -> Vec<std::sync::Arc<dyn mamori_service::ResourceProvider>> {
+        vec![std::sync::Arc::new(cfn::S3Provider)]
     }
 
     fn reset(&self) {

@@ -6,6 +6,7 @@
 //! delivery queue with signed messages and retries; email subscriptions write to an
 //! outbox. See docs/ARCHITECTURE.md for the invariants.
 
+mod cfn;
 mod delivery;
 mod delivery_policy;
 mod errors;
@@ -275,6 +276,10 @@ impl Service for Sns {
             "PublishBatch" => ops::publish::publish_batch(self, ctx, input),
             other => Err(AwsError::not_implemented("sns", other)),
         }
+    }
+
+    fn resource_providers(&self) -> Vec<Arc<dyn mamori_service::ResourceProvider>> {
+        vec![Arc::new(cfn::SnsProvider)]
     }
 
     fn reset(&self) {

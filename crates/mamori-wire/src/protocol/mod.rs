@@ -153,6 +153,29 @@ pub fn decode_input(
     }
 }
 
+/// Checks an internal call's input against the model: a call a service makes on a
+/// caller's behalf with values the caller wrote (CloudFormation resource properties)
+/// never passed [`decode_input`]. The error is the one the service answers over its
+/// primary protocol.
+pub fn validate_input(
+    model: &ServiceModel,
+    operation: &str,
+    value: &Value,
+) -> Result<(), AwsError> {
+    let Some(input) = model.operations.get(operation).and_then(|op| op.input.as_ref()) else {
+        return Ok(());
+    };
+    let errors = validate::check(model, &input.shape, value);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let protocol =
+        Protocol::from_model_name(&model.metadata.protocol, model.metadata.json_version.as_deref())
+            .unwrap_or(Protocol::Json11);
+    Err(AwsError::new(validation_code(model, protocol), validate::message(&errors))
+        .with_status(400))
+}
+
 /// The error a service answers when a request breaks the model's constraints. Most use
 /// the protocol's generic code; CloudWatch Logs and SNS answer with their own
 /// invalid-parameter error (recorded: a 513-character log group name is
