@@ -93,26 +93,6 @@ pub fn notification(
     region: &Region,
 ) -> (String, String) {
     let subject = format!("{}: \"{}\" in {}", alarm.state.value, alarm.name, region.display_name());
-    if alarm.rule.is_some() {
-        let message = json!({
-            "AlarmName": alarm.name,
-            "AlarmDescription": alarm.description,
-            "AWSAccountId": account.as_str(),
-            "AlarmConfigurationUpdatedTimestamp": aws_time(alarm.config_updated_ms),
-            "NewStateValue": alarm.state.value,
-            "NewStateReason": alarm.state.reason,
-            "StateChangeTime": aws_time(alarm.state.transitioned_ms),
-            "Region": region.display_name(),
-            "AlarmArn": alarm.arn,
-            "OldStateValue": old_state,
-            "OKActions": alarm.ok_actions,
-            "AlarmActions": alarm.alarm_actions,
-            "InsufficientDataActions": alarm.insufficient_data_actions,
-            "AlarmRule": alarm.rule,
-            "TriggeringChildren": crate::composite::triggering_children(alarm),
-        });
-        return (subject, message.to_string());
-    }
     let mut trigger = json!({
         "Period": alarm.period,
         "EvaluationPeriods": alarm.evaluation_periods,
@@ -143,7 +123,7 @@ pub fn notification(
     } else if let Some(metrics) = &alarm.metrics {
         trigger["Metrics"] = metrics.clone();
     }
-    let message = json!({
+    let mut message = json!({
         "AlarmName": alarm.name,
         "AlarmDescription": alarm.description,
         "AWSAccountId": account.as_str(),
@@ -157,7 +137,13 @@ pub fn notification(
         "OKActions": alarm.ok_actions,
         "AlarmActions": alarm.alarm_actions,
         "InsufficientDataActions": alarm.insufficient_data_actions,
-        "Trigger": trigger,
     });
+    match &alarm.rule {
+        Some(rule) => {
+            message["AlarmRule"] = json!(rule);
+            message["TriggeringChildren"] = crate::composite::triggering_children(alarm);
+        }
+        None => message["Trigger"] = trigger,
+    }
     (subject, message.to_string())
 }

@@ -20,9 +20,10 @@ use serde_json::{Value, json};
 
 use crate::errors::{TxError, invalid_value, validation};
 use crate::eval::StateValue;
+use crate::ops::alarms::{check_actions_and_tags, state_and_tags};
 use crate::ops::history::{StateChange, apply, config_history, record};
 use crate::rule::Rule;
-use crate::state::{ALARMS, Alarm, AlarmState, Tag, aws_time};
+use crate::state::{ALARMS, Alarm, Tag, aws_time};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -80,16 +81,10 @@ pub fn put_composite_alarm(ctx: &Context, input: Value) -> Result<Value, AwsErro
         // asked for silence.
         return Err(invalid_value(format!("The parameter {name} is not supported by mamori.")));
     }
-    for arn in
-        input.ok_actions.iter().chain(&input.alarm_actions).chain(&input.insufficient_data_actions)
-    {
-        if mamori_aws::Arn::parse(arn).is_err() {
-            return Err(validation(format!("Invalid arn syntax: {arn}")));
-        }
-    }
-    if input.tags.len() > 50 {
-        return Err(invalid_value("The collection Tags must not have a size greater than 50."));
-    }
+    check_actions_and_tags(
+        [&input.ok_actions, &input.alarm_actions, &input.insufficient_data_actions],
+        &input.tags,
+    )?;
     let rule = Rule::parse(&input.alarm_rule)
         .map_err(|e| validation(format!("Invalid AlarmRule: {e}.")))?;
     let part = ctx.partition();
@@ -121,20 +116,7 @@ pub fn put_composite_alarm(ctx: &Context, input: Value) -> Result<Value, AwsErro
             ))));
         }
         let created = existing.is_none();
-        let (state, tags) = match existing {
-            // Tags given when updating an alarm are ignored, as AWS documents.
-            Some(old) => (old.state, old.tags),
-            None => (
-                AlarmState {
-                    value: StateValue::InsufficientData.as_str().into(),
-                    reason: "Unchecked: Initial alarm creation".into(),
-                    reason_data: None,
-                    updated_ms: now,
-                    transitioned_ms: now,
-                },
-                input.tags.clone(),
-            ),
-        };
+        let (state, tags) = state_and_tags(existing, &input.tags, now);
         let alarm = Alarm {
             name: name.clone(),
             arn: arn.clone(),

@@ -178,16 +178,10 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
             ));
         }
     }
-    for arn in
-        input.ok_actions.iter().chain(&input.alarm_actions).chain(&input.insufficient_data_actions)
-    {
-        if mamori_aws::Arn::parse(arn).is_err() {
-            return Err(validation(format!("Invalid arn syntax: {arn}")));
-        }
-    }
-    if input.tags.len() > 50 {
-        return Err(invalid_value("The collection Tags must not have a size greater than 50."));
-    }
+    check_actions_and_tags(
+        [&input.ok_actions, &input.alarm_actions, &input.insufficient_data_actions],
+        &input.tags,
+    )?;
     let part = ctx.partition();
     let arn = Alarm::arn_for(ctx.region.as_str(), ctx.account.as_str(), &input.alarm_name);
     let name = input.alarm_name.clone();
@@ -202,20 +196,7 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
         .write(|tx| {
             let existing = ALARMS.get(tx, &part, &name)?;
             let created = existing.is_none();
-            let (state, tags) = match existing {
-                // Tags given when updating an alarm are ignored, as AWS documents.
-                Some(old) => (old.state, old.tags),
-                None => (
-                    AlarmState {
-                        value: StateValue::InsufficientData.as_str().into(),
-                        reason: "Unchecked: Initial alarm creation".into(),
-                        reason_data: None,
-                        updated_ms: now,
-                        transitioned_ms: now,
-                    },
-                    input.tags.clone(),
-                ),
-            };
+            let (state, tags) = state_and_tags(existing, &input.tags, now);
             let alarm = Alarm {
                 name: name.clone(),
                 arn: arn.clone(),
@@ -250,6 +231,38 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
         .map_err(db)?;
     tracing::info!(alarm = %input.alarm_name, "alarm configured");
     Ok(json!({}))
+}
+
+/// The state and tags of a put alarm: an existing alarm keeps its state and its tags
+/// (tags given when updating are ignored, as AWS documents); a new one starts in
+/// `INSUFFICIENT_DATA` with the tags given.
+pub fn state_and_tags(existing: Option<Alarm>, tags: &[Tag], now: i64) -> (AlarmState, Vec<Tag>) {
+    match existing {
+        Some(old) => (old.state, old.tags),
+        None => (
+            AlarmState {
+                value: StateValue::InsufficientData.as_str().into(),
+                reason: "Unchecked: Initial alarm creation".into(),
+                reason_data: None,
+                updated_ms: now,
+                transitioned_ms: now,
+            },
+            tags.to_vec(),
+        ),
+    }
+}
+
+/// The checks every alarm put makes of its action ARNs and tags.
+pub fn check_actions_and_tags(actions: [&Vec<String>; 3], tags: &[Tag]) -> Result<(), AwsError> {
+    for arn in actions.into_iter().flatten() {
+        if mamori_aws::Arn::parse(arn).is_err() {
+            return Err(validation(format!("Invalid arn syntax: {arn}")));
+        }
+    }
+    if tags.len() > 50 {
+        return Err(invalid_value("The collection Tags must not have a size greater than 50."));
+    }
+    Ok(())
 }
 
 /// The `MetricAlarm` (or, for a composite alarm, `CompositeAlarm`) output shape.
