@@ -1,5 +1,6 @@
 //! The deployment engine: runs a stack operation in the background, resource by
-//! resource through the owning services' [`ResourceProvider`]s, writing the stack and its
+//! resource through the owning services'
+//! [`ResourceProvider`](mamori_service::ResourceProvider)s, writing the stack and its
 //! events as it goes, following
 //! <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-describing-stacks.html>
 //! (stack and resource status codes) and
