@@ -20,7 +20,7 @@ step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
 step "python test environment"
-if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python -c 'import boto3, awscli, pytest, cbor2, cryptography, pyotp' 2>/dev/null; then
+if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python -c 'import boto3, awscli, pytest, cbor2, cryptography, pyotp, cfnlint' 2>/dev/null; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --upgrade pip
   .venv/bin/pip install --quiet -r tests/e2e/requirements.txt
