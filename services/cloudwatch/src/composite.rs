@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::errors::{TxError, invalid_value, validation};
 use crate::eval::StateValue;
-use crate::ops::alarms::{check_actions_and_tags, state_and_tags};
+use crate::ops::alarms::{check_actions_and_tags, refuse_unsupported, state_and_tags};
 use crate::ops::history::{StateChange, apply, config_history, record};
 use crate::rule::Rule;
 use crate::state::{ALARMS, Alarm, Tag, aws_time};
@@ -76,11 +76,9 @@ pub fn put_composite_alarm(ctx: &Context, input: Value) -> Result<Value, AwsErro
         ("ActionsSuppressorExtensionPeriod", input.actions_suppressor_extension_period.is_some()),
         ("ActionConfiguration", input.action_configuration.is_some()),
     ];
-    if let Some((name, _)) = unsupported.iter().find(|(_, set)| *set) {
-        // GAP: action suppression is not built; refusing beats notifying when the user
-        // asked for silence.
-        return Err(invalid_value(format!("The parameter {name} is not supported by mamori.")));
-    }
+    // GAP: action suppression is not built; refusing beats notifying when the user
+    // asked for silence.
+    refuse_unsupported(&unsupported)?;
     check_actions_and_tags(
         [&input.ok_actions, &input.alarm_actions, &input.insufficient_data_actions],
         &input.tags,

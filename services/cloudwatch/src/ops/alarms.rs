@@ -80,10 +80,8 @@ pub fn put_metric_alarm(ctx: &Context, input: Value) -> Result<Value, AwsError> 
         ("ActionConfiguration", input.action_configuration.is_some()),
         ("ThresholdMetricId", input.threshold_metric_id.is_some()),
     ];
-    if let Some((name, _)) = unsupported.iter().find(|(_, set)| *set) {
-        // GAP: these newer alarm kinds (PromQL, anomaly bands, warm-up) are not built.
-        return Err(invalid_value(format!("The parameter {name} is not supported by mamori.")));
-    }
+    // GAP: these newer alarm kinds (PromQL, anomaly bands, warm-up) are not built.
+    refuse_unsupported(&unsupported)?;
     let now = ctx.time.timestamp_millis();
     let (metric, period) = match (&input.metric_name, &input.metrics) {
         (Some(_), Some(_)) => {
@@ -249,6 +247,17 @@ pub fn state_and_tags(existing: Option<Alarm>, tags: &[Tag], now: i64) -> (Alarm
             },
             tags.to_vec(),
         ),
+    }
+}
+
+/// Refuses the first parameter of `given` that is set: mamori does not build it, and
+/// ignoring it would change what the alarm does.
+pub fn refuse_unsupported(given: &[(&str, bool)]) -> Result<(), AwsError> {
+    match given.iter().find(|(_, set)| *set) {
+        Some((name, _)) => {
+            Err(invalid_value(format!("The parameter {name} is not supported by mamori.")))
+        }
+        None => Ok(()),
     }
 }
 
