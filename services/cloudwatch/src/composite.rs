@@ -159,8 +159,10 @@ pub fn children_of(alarm: &Alarm, part: &str) -> Vec<String> {
 }
 
 /// Re-evaluates every composite alarm of `part` at `now_ms`, children before parents,
-/// commits the transitions together and then runs their actions.
-pub async fn settle(dispatcher: &Arc<Dispatcher>, part: &str, now_ms: i64) {
+/// commits the transitions together and then runs their actions. The composite `hold`
+/// keeps its state (`SetAlarmState` just set it; it holds until a child changes), while
+/// its parents follow it.
+pub async fn settle(dispatcher: &Arc<Dispatcher>, part: &str, now_ms: i64, hold: Option<&str>) {
     let store = dispatcher.store();
     let alarms: BTreeMap<String, Alarm> = match store.read(|tx| ALARMS.all(tx, part)) {
         Ok(all) => all.into_iter().collect(),
@@ -196,6 +198,9 @@ pub async fn settle(dispatcher: &Arc<Dispatcher>, part: &str, now_ms: i64) {
         .collect();
     let mut changes = Vec::new();
     for name in order {
+        if hold == Some(name.as_str()) {
+            continue;
+        }
         let (Some(rule), Some(alarm)) = (rules.get(&name), alarms.get(&name)) else { continue };
         let lookup = |child: &str| {
             child_name(child, region, account).and_then(|n| states.get(n)).map(|(s, _)| s.clone())

@@ -182,8 +182,8 @@ impl CloudWatch {
             "PutCompositeAlarm" => {
                 let res = composite::put_composite_alarm(ctx, input)?;
                 // A new composite is evaluated at once, as AWS does.
-                composite::settle(&ctx.dispatcher, &ctx.partition(), ctx.time.timestamp_millis())
-                    .await;
+                let (part, now) = (ctx.partition(), ctx.time.timestamp_millis());
+                composite::settle(&ctx.dispatcher, &part, now, None).await;
                 Ok(res)
             }
             "DescribeAlarms" => alarms::describe_alarms(ctx, input),

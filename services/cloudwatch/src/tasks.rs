@@ -228,7 +228,7 @@ pub async fn evaluate_due(svc: &CloudWatch, dispatcher: &Arc<Dispatcher>, due: D
                 parts.insert(part);
             }
             for part in parts {
-                crate::composite::settle(dispatcher, &part, now).await;
+                crate::composite::settle(dispatcher, &part, now, None).await;
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot record alarm states"),

@@ -729,6 +729,16 @@ mod composite_alarms {
         set(&env, "m", "ALARM").await;
         assert_eq!(composite(&env, "x").await["StateValue"], "OK");
         assert_eq!(composite(&env, "y").await["StateValue"], "OK");
+        // SetAlarmState on a composite holds until a child changes.
+        set(&env, "m", "OK").await;
+        env.call("PutCompositeAlarm", json!({"AlarmName": "z", "AlarmRule": "ALARM(m)"}))
+            .await
+            .unwrap();
+        set(&env, "z", "ALARM").await;
+        assert_eq!(composite(&env, "z").await["StateValue"], "ALARM");
+        set(&env, "m", "INSUFFICIENT_DATA").await;
+        assert_eq!(composite(&env, "z").await["StateValue"], "OK");
+        set(&env, "m", "ALARM").await;
         // Breaking the cycle with FALSE, as AWS advises, resumes evaluation.
         env.call("PutCompositeAlarm", json!({"AlarmName": "y", "AlarmRule": "FALSE"}))
             .await

@@ -146,8 +146,9 @@ pub async fn set_alarm_state(ctx: &Context, input: Value) -> Result<Value, AwsEr
     if let Some((alarm, old)) = transition {
         tracing::info!(alarm = %alarm.name, from = %old, to = %alarm.state.value, "alarm state set");
         crate::actions::run(&ctx.dispatcher, &part, &alarm, &old, now).await;
-        // Composite alarms that name this one follow it.
-        crate::composite::settle(&ctx.dispatcher, &part, now).await;
+        // Composite alarms that name this one follow it; a composite set here holds its
+        // state until one of its children changes.
+        crate::composite::settle(&ctx.dispatcher, &part, now, Some(&alarm.name)).await;
     }
     Ok(json!({}))
 }
