@@ -108,6 +108,23 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         read_records(&mut stmt, params![self.ns, part, after_id, limit])
     }
 
+    /// The partitions holding records whose name starts with `prefix` (`"111122223333/"`),
+    /// in name order. Each step is one index seek (a skip scan), so the cost grows with
+    /// the number of partitions, not of records.
+    pub fn parts(&self, tx: &Tx<'_>, prefix: &str) -> Result<Vec<String>> {
+        let mut stmt = tx.tx.prepare_cached(
+            "WITH RECURSIVE p(part) AS (
+                 SELECT (SELECT MIN(part) FROM series WHERE ns = ?1 AND part >= ?2)
+                 UNION ALL
+                 SELECT (SELECT MIN(s.part) FROM series s WHERE s.ns = ?1 AND s.part > p.part)
+                 FROM p WHERE p.part IS NOT NULL AND substr(p.part, 1, length(?2)) = ?2
+             )
+             SELECT part FROM p WHERE part IS NOT NULL AND substr(part, 1, length(?2)) = ?2",
+        )?;
+        let rows = stmt.query_map(params![self.ns, prefix], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// The highest id in a partition (0 when empty).
     pub fn last_id(&self, tx: &Tx<'_>, part: &str) -> Result<i64> {
         Ok(tx
@@ -273,5 +290,26 @@ mod tests {
         assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "p", &ids)).unwrap(), 2);
         let left = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
         assert!(left.is_empty());
+    }
+
+    #[test]
+    fn parts_lists_the_partitions_under_a_prefix() {
+        const OTHER: Series<String> = Series::new("test.other");
+        let store = Store::in_memory().unwrap();
+        store
+            .write(|tx| {
+                for part in ["1/us-east-1", "1/eu-west-1", "1/eu-west-1", "12/us-east-1", "2/x"] {
+                    EVENTS.append(tx, part, "s", 1, &String::new())?;
+                }
+                OTHER.append(tx, "1/ap-south-1", "s", 1, &String::new())?;
+                Ok::<_, crate::StoreError>(())
+            })
+            .unwrap();
+        let parts = |prefix: &str| store.read(|tx| EVENTS.parts(tx, prefix)).unwrap();
+        assert_eq!(parts("1/"), ["1/eu-west-1", "1/us-east-1"]);
+        assert_eq!(parts("12/"), ["12/us-east-1"]);
+        assert_eq!(parts("2/"), ["2/x"]);
+        assert!(parts("3/").is_empty());
+        assert_eq!(parts("").len(), 4);
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::ops::trails::log_group_name;
 use crate::selectors;
-use crate::state::{EVENTS, StoredEvent, TRAILS, Trail};
+use crate::state::{EVENTS, StoredEvent, TRAILS, Trail, part_region, trail_parts};
 
 /// The principal CloudTrail delivers as.
 pub const PRINCIPAL: &str = "cloudtrail.amazonaws.com";
@@ -38,17 +38,28 @@ pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
         }
     };
     for (_, _, trail) in trails {
-        if trail.is_logging && trail.cloud_watch_logs_log_group_arn.is_some() {
+        if !trail.is_logging || trail.cloud_watch_logs_log_group_arn.is_none() {
+            continue;
+        }
+        let parts = match dispatcher.store().read(|tx| trail_parts(tx, &trail)) {
+            Ok(p) => p,
+            Err(err) => {
+                tracing::error!(error = %err, trail = %trail.arn(), "cannot list the trail's regions");
+                continue;
+            }
+        };
+        let (account, name) = (trail.account.clone(), trail.name.clone());
+        let mut next = Some(trail);
+        for part in &parts {
             // Catch up in batches (an import can add millions of events at once), up to a
             // bound per run so one trail cannot starve the others.
-            let (account, name) = (trail.account.clone(), trail.name.clone());
-            let mut next = Some(trail);
             for _ in 0..MAX_BATCHES_PER_RUN {
                 let Some(t) = next.take() else { break };
-                if !deliver_trail(dispatcher, t, now).await {
+                let more = deliver_trail(dispatcher, t, part, now).await;
+                next = dispatcher.store().read(|tx| TRAILS.get(tx, &account, &name)).ok().flatten();
+                if !more {
                     break;
                 }
-                next = dispatcher.store().read(|tx| TRAILS.get(tx, &account, &name)).ok().flatten();
             }
         }
     }
@@ -71,8 +82,14 @@ pub fn selected(trail: &Trail, ev: &StoredEvent) -> bool {
 /// Batches of [`READ_BATCH`] events delivered per trail and run.
 const MAX_BATCHES_PER_RUN: usize = 100;
 
-/// Delivers one batch; true when a full batch went out and more may be waiting.
-async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: DateTime<Utc>) -> bool {
+/// Delivers one batch of the events of partition `part`; true when a full batch went
+/// out and more may be waiting.
+async fn deliver_trail(
+    dispatcher: &Arc<Dispatcher>,
+    mut trail: Trail,
+    part: &str,
+    now: DateTime<Utc>,
+) -> bool {
     let (Some(account), Some(region)) =
         (AccountId::parse(&trail.account), Region::parse(&trail.home_region))
     else {
@@ -83,9 +100,9 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
     else {
         return false;
     };
-    let part = format!("{account}/{region}");
-    let cursor = trail.status.logs_cursor.iter().find(|(p, _)| *p == part).map_or(0, |(_, c)| *c);
-    let records = match dispatcher.store().read(|tx| EVENTS.since_id(tx, &part, cursor, READ_BATCH))
+    // A partition without a cursor appeared after logging started: all of it is new.
+    let cursor = trail.status.logs_cursor.iter().find(|(p, _)| p == part).map_or(0, |(_, c)| *c);
+    let records = match dispatcher.store().read(|tx| EVENTS.since_id(tx, part, cursor, READ_BATCH))
     {
         Ok(r) => r,
         Err(err) => {
@@ -101,16 +118,17 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
         .map(|r| (r.ts, r.value.record.get().to_owned()))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);
-    let stream = format!("{account}_CloudTrail_{region}");
+    // One stream per region of the events, in the home region's group.
+    let stream = format!("{account}_CloudTrail_{}", part_region(part));
     let result = put_all(dispatcher, &account, &region, &group, &stream, &mut trail, events).await;
     // Re-read the trail so a concurrent UpdateTrail or StopLogging is not overwritten.
     let res = dispatcher.store().write(|tx| {
         let Some(mut current) = TRAILS.get(tx, &trail.account, &trail.name)? else { return Ok(()) };
-        current.status.logs_stream_created = trail.status.logs_stream_created;
+        current.status.logs_streams = trail.status.logs_streams.clone();
         match &result {
             Ok(()) => {
-                current.status.logs_cursor.retain(|(p, _)| *p != part);
-                current.status.logs_cursor.push((part.clone(), last_id));
+                current.status.logs_cursor.retain(|(p, _)| p != part);
+                current.status.logs_cursor.push((part.to_owned(), last_id));
                 current.status.latest_cloud_watch_logs_delivery_time = Some(now);
                 current.status.latest_cloud_watch_logs_delivery_error = None;
             }
@@ -148,14 +166,14 @@ async fn put_all(
     let call = |op: &'static str, input: Value| {
         dispatcher.call_as_service(PRINCIPAL, account.clone(), region.clone(), "logs", op, input)
     };
-    if !trail.status.logs_stream_created {
+    if !trail.status.logs_streams.iter().any(|s| s == stream) {
         match call("CreateLogStream", json!({"logGroupName": group, "logStreamName": stream})).await
         {
             Ok(_) => {}
             Err(e) if e.code == "ResourceAlreadyExistsException" => {}
             Err(e) => return Err(format!("{}: {}", e.code, e.message)),
         }
-        trail.status.logs_stream_created = true;
+        trail.status.logs_streams.push(stream.to_owned());
     }
     for batch in batches(events) {
         let log_events: Vec<Value> =
@@ -165,7 +183,7 @@ async fn put_all(
         if let Err(e) = call("PutLogEvents", input).await {
             if e.code == "ResourceNotFoundException" {
                 // The stream (or group) went away: create it again next time.
-                trail.status.logs_stream_created = false;
+                trail.status.logs_streams.retain(|s| s != stream);
             }
             return Err(format!("{}: {}", e.code, e.message));
         }

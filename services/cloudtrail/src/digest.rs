@@ -118,8 +118,10 @@ pub async fn current_signer(
 pub struct DigestTarget<'a> {
     /// Owner account.
     pub account: &'a str,
-    /// Region of the logs it covers (the trail's home region).
+    /// Region of the logs it covers.
     pub region: &'a str,
+    /// The trail's home region.
+    pub home_region: &'a str,
     /// Trail name.
     pub trail: &'a str,
     /// Bucket.
@@ -133,9 +135,10 @@ pub struct DigestTarget<'a> {
 /// `[prefix/]AWSLogs/<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/<account>_CloudTrail-Digest_<region>_<trail>_<home region>_<YYYYMMDDTHHmmssZ>.json.gz`.
 pub fn digest_key(t: &DigestTarget<'_>) -> String {
     let key = format!(
-        "AWSLogs/{a}/CloudTrail-Digest/{r}/{ymd}/{a}_CloudTrail-Digest_{r}_{n}_{r}_{ts}.json.gz",
+        "AWSLogs/{a}/CloudTrail-Digest/{r}/{ymd}/{a}_CloudTrail-Digest_{r}_{n}_{h}_{ts}.json.gz",
         a = t.account,
         r = t.region,
+        h = t.home_region,
         n = t.trail,
         ymd = t.end.format("%Y/%m/%d"),
         ts = t.end.format("%Y%m%dT%H%M%SZ"),
@@ -271,6 +274,7 @@ mod tests {
         let mut t = DigestTarget {
             account: "111122223333",
             region: "us-east-1",
+            home_region: "us-east-1",
             trail: "main",
             bucket: "b",
             prefix: None,
@@ -287,6 +291,11 @@ mod tests {
         assert!(digest_key(&t).starts_with("org/AWSLogs/"));
         t.prefix = Some("");
         assert!(digest_key(&t).starts_with("AWSLogs/"));
+        // A multi-region trail's digest of another region names both.
+        t.region = "eu-west-1";
+        assert!(digest_key(&t).contains(
+            "/CloudTrail-Digest/eu-west-1/2026/12/03/111122223333_CloudTrail-Digest_eu-west-1_main_us-east-1_"
+        ));
     }
 
     #[test]
@@ -295,6 +304,7 @@ mod tests {
         let t = DigestTarget {
             account: "111122223333",
             region: "us-east-1",
+            home_region: "us-east-1",
             trail: "main",
             bucket: "b",
             prefix: None,

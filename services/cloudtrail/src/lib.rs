@@ -39,7 +39,7 @@ use crate::ops::{keys, lookup, trails};
 pub struct CloudTrail;
 
 const TRAIL_GAPS: &[&str] = &[
-    "only the home region's events are delivered (multi-region trails miss other regions' events)",
+    "organization trails deliver only the owner account's events (Organizations is not built yet)",
     "log files are not encrypted with the trail's KMS key",
 ];
 

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use crate::delivery::{PRINCIPAL, selected};
 use crate::digest::{self, DigestTarget};
-use crate::state::{EVENTS, LogFileEntry, PreviousDigest, TRAILS, Trail};
+use crate::state::{EVENTS, LogFileEntry, PreviousDigest, TRAILS, Trail, part_region, trail_parts};
 
 /// Records per log file.
 pub const FILE_EVENTS: usize = 1_000;
@@ -126,40 +126,50 @@ pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     // Events recorded before this instant are in the store before the cursor is read.
     dispatcher.flush_audit().await;
     for trail in logging_trails(dispatcher) {
-        // GAP: multi-region trails deliver only their home region's events, and
-        // organization trails only the owner account's.
-        let stopped_with_backlog = !trail.is_logging && trail.status.stop_cursor.is_some();
+        let stopped_with_backlog = !trail.is_logging && !trail.status.stop_cursors.is_empty();
         if !(trail.is_logging || stopped_with_backlog) || trail.s3_bucket_name.is_empty() {
             continue;
         }
+        // A stopped trail delivers the backlog of the partitions it had when it stopped.
+        let parts = if trail.is_logging {
+            match dispatcher.store().read(|tx| trail_parts(tx, &trail)) {
+                Ok(p) => p,
+                Err(err) => {
+                    tracing::error!(error = %err, trail = %trail.arn(), "cannot list the trail's regions");
+                    continue;
+                }
+            }
+        } else {
+            trail.status.stop_cursors.iter().map(|(p, _)| p.clone()).collect()
+        };
         let (account, name) = (trail.account.clone(), trail.name.clone());
         let mut next = Some(trail);
-        for _ in 0..MAX_FILES_PER_RUN {
-            let Some(t) = next.take() else { break };
-            if !deliver_file(dispatcher, t, now).await {
-                break;
+        for part in &parts {
+            for _ in 0..MAX_FILES_PER_RUN {
+                let Some(t) = next.take() else { break };
+                let more = deliver_file(dispatcher, t, part, now).await;
+                next = dispatcher.store().read(|tx| TRAILS.get(tx, &account, &name)).ok().flatten();
+                if !more {
+                    break;
+                }
             }
-            next = dispatcher.store().read(|tx| TRAILS.get(tx, &account, &name)).ok().flatten();
         }
     }
 }
 
-/// Delivers one file; true when a full file went out and more may be waiting.
-async fn deliver_file(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<Utc>) -> bool {
-    let part = format!("{}/{}", trail.account, trail.home_region);
+/// Delivers one file of the events of partition `part`; true when a full file went out
+/// and more may be waiting.
+async fn deliver_file(
+    dispatcher: &Arc<Dispatcher>,
+    trail: Trail,
+    part: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    let region = part_region(part);
     let store = dispatcher.store();
-    let cursor = match trail.status.s3_cursor.iter().find(|(p, _)| *p == part) {
-        Some((_, c)) => *c,
-        // A trail stored before S3 delivery existed starts from now.
-        None => match store.read(|tx| EVENTS.last_id(tx, &part)) {
-            Ok(last) => last,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot read the event cursor");
-                return false;
-            }
-        },
-    };
-    let mut records = match store.read(|tx| EVENTS.since_id(tx, &part, cursor, FILE_EVENTS)) {
+    // A partition without a cursor appeared after logging started: all of it is new.
+    let cursor = trail.status.s3_cursor.iter().find(|(p, _)| p == part).map_or(0, |(_, c)| *c);
+    let mut records = match store.read(|tx| EVENTS.since_id(tx, part, cursor, FILE_EVENTS)) {
         Ok(r) => r,
         Err(err) => {
             tracing::error!(error = %err, trail = %trail.arn(), "cannot read events to deliver");
@@ -167,7 +177,11 @@ async fn deliver_file(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<
         }
     };
     // A stopped trail delivers what was recorded before StopLogging, then nothing.
-    let stop = if trail.is_logging { None } else { trail.status.stop_cursor };
+    let stop = if trail.is_logging {
+        None
+    } else {
+        trail.status.stop_cursors.iter().find(|(p, _)| p == part).map(|(_, c)| *c)
+    };
     let mut full = records.len() == FILE_EVENTS;
     if let Some(stop) = stop {
         records.retain(|r| r.id <= stop);
@@ -178,7 +192,7 @@ async fn deliver_file(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<
                     return Ok(());
                 };
                 if !current.is_logging {
-                    current.status.stop_cursor = None;
+                    current.status.stop_cursors.retain(|(p, _)| p != part);
                 }
                 TRAILS.put(tx, &trail.account, &trail.name, &current)
             });
@@ -200,7 +214,7 @@ async fn deliver_file(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<
         let key = log_file_key(
             trail.s3_key_prefix.as_deref(),
             &trail.account,
-            &trail.home_region,
+            region,
             now,
             &unique_suffix(),
         );
@@ -218,16 +232,18 @@ async fn deliver_file(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<
         let s = &mut current.status;
         match &result {
             Ok(()) => {
-                s.s3_cursor.retain(|(p, _)| *p != part);
-                s.s3_cursor.push((part.clone(), last_id));
+                s.s3_cursor.retain(|(p, _)| p != part);
+                s.s3_cursor.push((part.to_owned(), last_id));
                 if let Some(f) = &file {
                     s.latest_delivery_time = Some(now);
                     s.latest_delivery_attempt_time = Some(now);
                     s.latest_delivery_attempt_succeeded = Some(now);
                     s.latest_delivery_error = None;
                     if current.log_file_validation_enabled {
-                        s.digest.start.get_or_insert(now);
-                        s.digest.log_files.push(f.clone());
+                        let begun = current.start_logging_time.unwrap_or(now).min(now);
+                        let chain = s.chain_mut(region, &current.home_region, begun);
+                        chain.start.get_or_insert(now);
+                        chain.log_files.push(f.clone());
                     }
                 }
             }
@@ -288,29 +304,52 @@ async fn notify(dispatcher: &Arc<Dispatcher>, trail: &Trail, key: &str, now: Dat
     }
 }
 
-/// Delivers the hourly digest of every trail with log file validation.
+/// Delivers the hourly digest of every trail with log file validation: one per region
+/// the trail delivers (a multi-region trail has a chain per region, from the first log
+/// file of that region on).
 pub async fn deliver_digests(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     for trail in logging_trails(dispatcher) {
-        let pending = !trail.status.digest.log_files.is_empty();
-        if trail.log_file_validation_enabled && (trail.is_logging || pending) {
-            deliver_digest(dispatcher, trail, now).await;
+        if !trail.log_file_validation_enabled {
+            continue;
+        }
+        let regions: Vec<(String, bool)> = trail
+            .status
+            .chains(&trail.home_region)
+            .map(|(r, c)| (r.to_owned(), !c.log_files.is_empty()))
+            .collect();
+        for (region, pending) in regions {
+            if trail.is_logging || pending {
+                deliver_digest(dispatcher, &trail.account, &trail.name, &region, now).await;
+            }
         }
     }
 }
 
-async fn deliver_digest(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTime<Utc>) {
+async fn deliver_digest(
+    dispatcher: &Arc<Dispatcher>,
+    account: &str,
+    name: &str,
+    region: &str,
+    now: DateTime<Utc>,
+) {
     let store = dispatcher.store();
-    let mut chain = trail.status.digest.clone();
-    let start = *chain.start.get_or_insert(trail.start_logging_time.unwrap_or(now).min(now));
+    // Read again: the previous region's digest changed the trail.
+    let Ok(Some(trail)) = store.read(|tx| TRAILS.get(tx, account, name)) else { return };
+    let home = trail.home_region.clone();
+    let begun = trail.start_logging_time.unwrap_or(now).min(now);
+    let mut status = trail.status.clone();
+    let mut chain = status.chain_mut(region, &home, begun).clone();
+    let start = *chain.start.get_or_insert(begun);
     if start >= now {
         return;
     }
-    let result = match digest::current_signer(store, &trail.home_region, now).await {
+    let result = match digest::current_signer(store, region, now).await {
         Err(e) => Err(AwsError::internal(e)),
         Ok(signer) => {
             let target = DigestTarget {
                 account: &trail.account,
-                region: &trail.home_region,
+                region,
+                home_region: &home,
                 trail: &trail.name,
                 bucket: &trail.s3_bucket_name,
                 prefix: trail.s3_key_prefix.as_deref(),
@@ -328,10 +367,11 @@ async fn deliver_digest(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTim
         let s = &mut current.status;
         match &result {
             Ok(signed) => {
+                let c = s.chain_mut(region, &home, begun);
                 // Files delivered while this digest was being made stay for the next one.
-                s.digest.log_files.retain(|f| !chain.log_files.iter().any(|g| g.key == f.key));
-                s.digest.start = Some(now);
-                s.digest.previous = Some(PreviousDigest {
+                c.log_files.retain(|f| !chain.log_files.iter().any(|g| g.key == f.key));
+                c.start = Some(now);
+                c.previous = Some(PreviousDigest {
                     bucket: trail.s3_bucket_name.clone(),
                     key: signed.key.clone(),
                     hash: signed.hash.clone(),
@@ -349,10 +389,10 @@ async fn deliver_digest(dispatcher: &Arc<Dispatcher>, trail: Trail, now: DateTim
     }
     match result {
         Ok(signed) => {
-            tracing::info!(trail = %trail.arn(), key = %signed.key, n_files = chain.log_files.len(), "digest file delivered")
+            tracing::info!(trail = %trail.arn(), region, key = %signed.key, n_files = chain.log_files.len(), "digest file delivered")
         }
         Err(e) => {
-            tracing::warn!(trail = %trail.arn(), code = %e.code, error = %e.message, "digest delivery failed; will retry")
+            tracing::warn!(trail = %trail.arn(), region, code = %e.code, error = %e.message, "digest delivery failed; will retry")
         }
     }
 }

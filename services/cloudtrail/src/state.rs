@@ -83,8 +83,9 @@ pub struct Trail {
 pub struct DeliveryStatus {
     /// Last event id delivered to CloudWatch Logs, per partition.
     pub logs_cursor: Vec<(String, i64)>,
-    /// The log stream exists.
-    pub logs_stream_created: bool,
+    /// Log streams known to exist in the trail's group (one per region delivered).
+    #[serde(default)]
+    pub logs_streams: Vec<String>,
     /// Last successful CloudWatch Logs delivery.
     pub latest_cloud_watch_logs_delivery_time: Option<DateTime<Utc>>,
     /// Last CloudWatch Logs delivery error.
@@ -94,9 +95,10 @@ pub struct DeliveryStatus {
     /// Last event id delivered to S3, per partition.
     #[serde(default)]
     pub s3_cursor: Vec<(String, i64)>,
-    /// After StopLogging: the last event id recorded before it, still to be delivered.
+    /// After StopLogging: per partition, the last event id recorded before it, still to
+    /// be delivered to S3.
     #[serde(default)]
-    pub stop_cursor: Option<i64>,
+    pub stop_cursors: Vec<(String, i64)>,
     /// Last successful log file delivery.
     #[serde(default)]
     pub latest_delivery_time: Option<DateTime<Utc>>,
@@ -124,9 +126,42 @@ pub struct DeliveryStatus {
     /// Last digest delivery error.
     #[serde(default)]
     pub latest_digest_delivery_error: Option<String>,
-    /// The digest chain: what the next digest file covers and links to.
+    /// The digest chain of the home region: what the next digest file covers and links to.
     #[serde(default)]
     pub digest: DigestChain,
+    /// The digest chains of the other regions a multi-region trail delivers.
+    #[serde(default)]
+    pub region_digests: Vec<(String, DigestChain)>,
+}
+
+impl DeliveryStatus {
+    /// The digest chain of `region` (the home region's is [`Self::digest`]), made empty,
+    /// starting at `start`, when there is none yet.
+    pub fn chain_mut(
+        &mut self,
+        region: &str,
+        home: &str,
+        start: DateTime<Utc>,
+    ) -> &mut DigestChain {
+        if region == home {
+            return &mut self.digest;
+        }
+        let at = match self.region_digests.iter().position(|(r, _)| r == region) {
+            Some(at) => at,
+            None => {
+                let chain = DigestChain { start: Some(start), ..DigestChain::default() };
+                self.region_digests.push((region.to_owned(), chain));
+                self.region_digests.len() - 1
+            }
+        };
+        &mut self.region_digests[at].1
+    }
+
+    /// Every digest chain with its region, the home region's first.
+    pub fn chains<'a>(&'a self, home: &'a str) -> impl Iterator<Item = (&'a str, &'a DigestChain)> {
+        std::iter::once((home, &self.digest))
+            .chain(self.region_digests.iter().map(|(r, c)| (r.as_str(), c)))
+    }
 }
 
 /// The state of a trail's digest chain between two digest files.
@@ -208,6 +243,33 @@ impl Trail {
     pub fn has_custom_event_selectors(&self) -> bool {
         !self.event_selectors.is_empty() || !self.advanced_event_selectors.is_empty()
     }
+}
+
+/// The event partitions (`<account>/<region>`) a trail delivers from, the home region's
+/// first: a multi-region trail delivers every region of its account that has events.
+// GAP: organization trails deliver only their owner account's events (Organizations
+// does not exist yet).
+pub fn trail_parts(tx: &mamori_store::Tx<'_>, trail: &Trail) -> mamori_store::Result<Vec<String>> {
+    let home = format!("{}/{}", trail.account, trail.home_region);
+    let mut parts = vec![home.clone()];
+    if trail.is_multi_region_trail {
+        let others = EVENTS.parts(tx, &format!("{}/", trail.account))?;
+        parts.extend(others.into_iter().filter(|p| *p != home));
+    }
+    Ok(parts)
+}
+
+/// The region of a partition `<account>/<region>`.
+pub fn part_region(part: &str) -> &str {
+    part.split_once('/').map_or(part, |(_, r)| r)
+}
+
+/// A cursor at the newest event of each of `parts`: delivery starts after them.
+pub fn cursors_now(
+    tx: &mamori_store::Tx<'_>,
+    parts: &[String],
+) -> mamori_store::Result<Vec<(String, i64)>> {
+    parts.iter().map(|p| Ok((p.clone(), EVENTS.last_id(tx, p)?))).collect()
 }
 
 /// Trails, partition = account id, key = name.

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::errors::{db, trail_not_found};
 use crate::ops::checks::{BucketCheck, check_bucket, check_logs_destination, check_topic};
 use crate::selectors;
-use crate::state::{DeliveryStatus, EVENTS, TRAILS, Trail};
+use crate::state::{DeliveryStatus, TRAILS, Trail, cursors_now, trail_parts};
 
 /// Trails per region.
 const MAX_TRAILS: usize = 5;
@@ -183,10 +183,7 @@ pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
         input.cloud_watch_logs_role_arn.as_deref(),
     )
     .await?;
-    // Delivery starts with events recorded from now on.
-    let part = ctx.partition();
-    let cursor = store.read(|tx| EVENTS.last_id(tx, &part)).map_err(db)?;
-    let trail = Trail {
+    let mut trail = Trail {
         name: input.name,
         home_region: ctx.region.to_string(),
         account,
@@ -207,13 +204,12 @@ pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
         is_logging: false,
         start_logging_time: None,
         stop_logging_time: None,
-        status: DeliveryStatus {
-            logs_cursor: vec![(part.clone(), cursor)],
-            s3_cursor: vec![(part, cursor)],
-            latest_delivery_error: s3_error,
-            ..Default::default()
-        },
+        status: DeliveryStatus { latest_delivery_error: s3_error, ..Default::default() },
     };
+    // Delivery starts with events recorded from now on.
+    let cursors = store.read(|tx| cursors_now(tx, &trail_parts(tx, &trail)?)).map_err(db)?;
+    trail.status.logs_cursor = cursors.clone();
+    trail.status.s3_cursor = cursors;
     save(ctx, &trail)?;
     tracing::info!(trail = %trail.arn(), "trail created");
     Ok(create_update_response(&trail))
@@ -251,12 +247,25 @@ pub async fn update_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
         check_logs_destination(ctx, group.as_deref(), role.as_deref()).await?;
         trail.cloud_watch_logs_log_group_arn = group;
         trail.cloud_watch_logs_role_arn = role;
-        trail.status.logs_stream_created = false;
+        trail.status.logs_streams.clear();
     }
     trail.include_global_service_events =
         input.include_global_service_events.unwrap_or(trail.include_global_service_events);
-    trail.is_multi_region_trail =
-        input.is_multi_region_trail.unwrap_or(trail.is_multi_region_trail);
+    let multi = input.is_multi_region_trail.unwrap_or(trail.is_multi_region_trail);
+    if multi && !trail.is_multi_region_trail {
+        // The other regions are delivered from now on, not their backlog.
+        trail.is_multi_region_trail = true;
+        let store = ctx.dispatcher.store();
+        let fresh = store.read(|tx| cursors_now(tx, &trail_parts(tx, &trail)?)).map_err(db)?;
+        for (part, cursor) in fresh {
+            for cursors in [&mut trail.status.logs_cursor, &mut trail.status.s3_cursor] {
+                if !cursors.iter().any(|(p, _)| *p == part) {
+                    cursors.push((part.clone(), cursor));
+                }
+            }
+        }
+    }
+    trail.is_multi_region_trail = multi;
     let validation = input.enable_log_file_validation.unwrap_or(trail.log_file_validation_enabled);
     if validation && !trail.log_file_validation_enabled {
         // A new chain starts: the first digest covers from now.
@@ -382,20 +391,23 @@ pub async fn set_logging(ctx: &Context, input: Value, on: bool) -> Result<Value,
     if on && !t.is_logging {
         t.start_logging_time = Some(ctx.time);
         // Deliver what is recorded from now on, not the backlog from before logging.
-        let part = ctx.partition();
-        let last = ctx.dispatcher.store().read(|tx| EVENTS.last_id(tx, &part)).map_err(db)?;
-        t.status.logs_cursor = vec![(part.clone(), last)];
-        t.status.s3_cursor = vec![(part, last)];
+        let store = ctx.dispatcher.store();
+        let now = store.read(|tx| cursors_now(tx, &trail_parts(tx, &t)?)).map_err(db)?;
+        t.status.logs_cursor = now.clone();
+        t.status.s3_cursor = now;
         if t.log_file_validation_enabled {
             t.status.digest.start = Some(ctx.time);
+            for (_, chain) in &mut t.status.region_digests {
+                chain.start = Some(ctx.time);
+            }
         }
-        t.status.stop_cursor = None;
+        t.status.stop_cursors.clear();
     } else if !on && t.is_logging {
         t.stop_logging_time = Some(ctx.time);
         // What was recorded until now is still delivered to S3, as AWS does.
-        let part = ctx.partition();
-        let last = ctx.dispatcher.store().read(|tx| EVENTS.last_id(tx, &part)).map_err(db)?;
-        t.status.stop_cursor = Some(last);
+        let store = ctx.dispatcher.store();
+        t.status.stop_cursors =
+            store.read(|tx| cursors_now(tx, &trail_parts(tx, &t)?)).map_err(db)?;
     }
     t.is_logging = on;
     save(ctx, &t)?;
