@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cis import CIS_FILTERS
-from trail_bucket import trail_bucket
+from trail_bucket import logs_role, trail_bucket
 from test_sns import Listener, subscribe_confirmed, verify_signature
 
 # The seed's SNSAlertTopicPolicy: anyone may publish.
@@ -50,7 +50,7 @@ def test_cloudtrail_change_raises_the_cis_3_5_alarm(manual_server):
     trail = f"cis-{uid}"
     ct.create_trail(Name=trail, S3BucketName=trail_bucket(manual_server), IsMultiRegionTrail=True,
                     EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=group_arn,
-                    CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
+                    CloudWatchLogsRoleArn=logs_role(manual_server, group_arn))
     ct.start_logging(Name=trail)
     # StartLogging itself is a CloudTrail configuration change and reaches the group: let
     # its minute pass before the alarm exists.
@@ -127,7 +127,7 @@ def test_unauthorized_calls_raise_cis_3_1_after_six_breaching_minutes(manual_ser
                            metricTransformations=[{"metricName": name, "metricNamespace": namespace, "metricValue": "1"}])
     arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
     ct.create_trail(Name=f"cis31-{uid}", S3BucketName=trail_bucket(manual_server), CloudWatchLogsLogGroupArn=arn,
-                    CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CloudTrail_CloudWatchLogs_Role")
+                    CloudWatchLogsRoleArn=logs_role(manual_server, arn))
     ct.start_logging(Name=f"cis31-{uid}")
     alarm = f"Warning-{uid}-CloudTrail-Unauthorized-API-Calls"
     cw.put_metric_alarm(AlarmName=alarm, ActionsEnabled=True, AlarmActions=[f"arn:aws:sns:us-east-1:000000000000:t-{uid}"],

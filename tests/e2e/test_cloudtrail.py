@@ -8,7 +8,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from trail_bucket import trail_bucket
+from trail_bucket import logs_role, seed_logs_policy, trail_bucket
 
 
 def lookup(ct, key, value, attempts=50, **kw):
@@ -159,6 +159,92 @@ def test_log_group_destination_must_exist(server):
         ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName=bucket,
                         CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:000000000000:log-group:g:*")
     assert exc.value.response["Error"]["Code"] == "InvalidCloudWatchLogsRoleArnException"
+
+
+def log_group(srv, name):
+    logs = srv.client("logs")
+    logs.create_log_group(logGroupName=name)
+    return logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]["arn"]
+
+
+def test_the_logs_role_must_trust_cloudtrail_and_allow_writing_to_the_group(server):
+    ct = server.client("cloudtrail")
+    bucket = trail_bucket(server)
+    group = f"ct-role-{uuid.uuid4().hex[:8]}"
+    group_arn = log_group(server, group)
+    cases = [
+        # (role, error code, message)
+        (f"arn:aws:iam::000000000000:role/missing-{uuid.uuid4().hex[:6]}",
+         "InvalidCloudWatchLogsRoleArnException", "Access denied. Check the trust relationships for your role."),
+        (logs_role(server, group_arn, trusted="ec2.amazonaws.com"),
+         "InvalidCloudWatchLogsRoleArnException", "Access denied. Check the trust relationships for your role."),
+        (logs_role(server, group_arn, policy=False),
+         "InvalidCloudWatchLogsLogGroupArnException", "Access denied. Check the permissions for your role."),
+        # Allowed on another group only.
+        (logs_role(server, group_arn.replace(group, group + "-other")),
+         "InvalidCloudWatchLogsLogGroupArnException", "Access denied. Check the permissions for your role."),
+    ]
+    for role, code, message in cases:
+        with pytest.raises(ClientError) as exc:
+            ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName=bucket,
+                            CloudWatchLogsLogGroupArn=group_arn, CloudWatchLogsRoleArn=role)
+        assert exc.value.response["Error"]["Code"] == code, role
+        assert exc.value.response["Error"]["Message"] == message, role
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    ct.create_trail(Name=name, S3BucketName=bucket, CloudWatchLogsLogGroupArn=group_arn,
+                    CloudWatchLogsRoleArn=logs_role(server, group_arn))
+    ct.delete_trail(Name=name)
+
+
+def test_logs_delivery_uses_the_role_and_resumes_when_its_permission_returns(manual_server):
+    srv = manual_server
+    ct, iam, logs = srv.client("cloudtrail"), srv.client("iam"), srv.client("logs")
+    group = f"ct-perm-{uuid.uuid4().hex[:8]}"
+    group_arn = log_group(srv, group)
+    role_arn = logs_role(srv, group_arn)
+    role = role_arn.rsplit("/", 1)[1]
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    ct.create_trail(Name=name, S3BucketName=trail_bucket(srv), CloudWatchLogsLogGroupArn=group_arn,
+                    CloudWatchLogsRoleArn=role_arn)
+    ct.start_logging(Name=name)
+    stream = "000000000000_CloudTrail_us-east-1"
+
+    def delivered():
+        try:
+            events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+        except ClientError:
+            return set()
+        return {json.loads(e["message"]).get("requestID") for e in events}
+
+    first = srv.client("sns").create_topic(Name=f"p1-{name}")["ResponseMetadata"]["RequestId"]
+    srv.advance(10)
+    assert first in delivered()
+    # The session's writes are the role's: the stream was created by an assumed-role session.
+    mine = []
+    for _ in range(50):
+        created = lookup(ct, "EventName", "CreateLogStream")
+        mine = [json.loads(e["CloudTrailEvent"]) for e in created]
+        mine = [e for e in mine if (e.get("requestParameters") or {}).get("logGroupName") == group]
+        if mine:
+            break
+        time.sleep(0.02)
+    assert mine and mine[0]["userIdentity"]["type"] == "AssumedRole"
+    assert mine[0]["userIdentity"]["invokedBy"] == "cloudtrail.amazonaws.com"
+    assert mine[0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == role_arn
+
+    # Without the permission, delivery fails, is reported, and nothing is lost.
+    iam.delete_role_policy(RoleName=role, PolicyName="AWSCloudTrailCloudWatchLogsPolicy")
+    second = srv.client("sns").create_topic(Name=f"p2-{name}")["ResponseMetadata"]["RequestId"]
+    srv.advance(10)
+    assert second not in delivered()
+    status = ct.get_trail_status(Name=name)
+    assert "AccessDenied" in status["LatestCloudWatchLogsDeliveryError"], status
+    iam.put_role_policy(RoleName=role, PolicyName="AWSCloudTrailCloudWatchLogsPolicy",
+                        PolicyDocument=seed_logs_policy(group_arn))
+    srv.advance(10)
+    assert second in delivered()
+    assert "LatestCloudWatchLogsDeliveryError" not in ct.get_trail_status(Name=name)
+    ct.delete_trail(Name=name)
 
 
 def test_history_survives_kill_9(fresh_server):

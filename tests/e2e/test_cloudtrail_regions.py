@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from trail_bucket import trail_bucket
+from trail_bucket import logs_role, trail_bucket
 
 ACCOUNT = "000000000000"
 
@@ -68,7 +68,7 @@ def make_trail(srv, region, multi, group=None, **extra):
         logs.create_log_group(logGroupName=group)
         arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
         kw.update(CloudWatchLogsLogGroupArn=arn,
-                  CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/CloudTrail_CloudWatchLogs_Role")
+                  CloudWatchLogsRoleArn=logs_role(srv, arn))
     trail_arn = ct.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=multi, **kw)["TrailARN"]
     ct.start_logging(Name=name)
     return bucket, name, trail_arn

@@ -26,3 +26,24 @@ def trail_bucket(server, prefix="ct"):
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=seed_policy(bucket))
     return bucket
+
+
+def seed_logs_policy(group_arn):
+    """The seed's AWSCloudTrailCloudWatchLogsPolicy for `group_arn` (`...:log-group:NAME:*`)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+         "Resource": [group_arn]}]})
+
+
+def logs_role(server, group_arn, trusted="cloudtrail.amazonaws.com", policy=True):
+    """A role CloudTrail may assume to write to `group_arn`, as the seed's IAMRoleForCloudTrail;
+    its ARN."""
+    iam = server.client("iam")
+    name = f"ct-logs-{uuid.uuid4().hex[:8]}"
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if policy:
+        iam.put_role_policy(RoleName=name, PolicyName="AWSCloudTrailCloudWatchLogsPolicy",
+                            PolicyDocument=seed_logs_policy(group_arn))
+    return arn

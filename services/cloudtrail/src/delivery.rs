@@ -163,9 +163,12 @@ async fn put_all(
     if events.is_empty() {
         return Ok(());
     }
-    let call = |op: &'static str, input: Value| {
-        dispatcher.call_as_service(PRINCIPAL, account.clone(), region.clone(), "logs", op, input)
-    };
+    // CloudTrail writes with a session of the trail's role: the role's permissions decide.
+    let role_arn = trail.cloud_watch_logs_role_arn.clone().unwrap_or_default();
+    let ctx = crate::role::logs_context(dispatcher, &trail.arn(), &role_arn, account, region)
+        .await
+        .map_err(|e| format!("{}: cannot assume {role_arn}: {}", e.code, e.message))?;
+    let call = |op: &'static str, input: Value| dispatcher.call(&ctx, "logs", op, input);
     if !trail.status.logs_streams.iter().any(|s| s == stream) {
         match call("CreateLogStream", json!({"logGroupName": group, "logStreamName": stream})).await
         {

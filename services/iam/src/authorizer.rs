@@ -375,7 +375,9 @@ impl Authorizer for PolicyAuthorizer {
                 Arc::new(Compiled { principal, set: PolicySet::default() })
             }
             PrincipalKind::Service(name) => {
-                if resource_policy.is_none() {
+                // A service assuming a role (CloudTrail and its CloudWatch Logs role) is
+                // decided by the role's trust policy, like any principal.
+                if resource_policy.is_none() && !trust {
                     return match request
                         .resources
                         .iter()

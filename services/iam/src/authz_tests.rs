@@ -368,3 +368,42 @@ async fn services_name_the_owner_of_account_less_arns() {
     assert_eq!(put(Some(ACCT)).await, Ok(()));
     assert_eq!(put(Some(OTHER)).await, Ok(()));
 }
+
+/// A service assuming a role is decided by the role's trust policy (CloudTrail and its
+/// CloudWatch Logs role): trusted services only, and `aws:SourceArn` conditions apply.
+#[tokio::test]
+async fn services_assume_only_roles_that_trust_them() {
+    let w = setup();
+    let trust = doc(
+        json!([{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/t"}}}]),
+    );
+    let input = json!({"RoleName": "logs", "AssumeRolePolicyDocument": trust});
+    w.d.call(&w.root, "iam", "CreateRole", input).await.unwrap();
+    let role = format!("arn:aws:iam::{ACCT}:role/logs");
+    let assume = |service: &str, source: Option<&str>| {
+        let mut ctx = w.root.clone();
+        ctx.principal = Principal::service(service, w.root.account.clone());
+        ctx.source_arn = source.map(str::to_owned);
+        ctx.source_account = source.map(|_| ACCT.to_owned());
+        let request = AuthzRequest::new("sts:AssumeRole", vec![role.clone()]);
+        w.d.authorize_also(&ctx, "sts", &request, None, &json!({})).map_err(|e| e.code)
+    };
+    let trail = "arn:aws:cloudtrail:us-east-1:111122223333:trail/t";
+    assert_eq!(assume("cloudtrail.amazonaws.com", Some(trail)), Ok(()));
+    assert!(assume("cloudtrail.amazonaws.com", None).is_err(), "the SourceArn condition applies");
+    assert!(
+        assume(
+            "cloudtrail.amazonaws.com",
+            Some("arn:aws:cloudtrail:us-east-1:111122223333:trail/x")
+        )
+        .is_err()
+    );
+    assert!(assume("ec2.amazonaws.com", Some(trail)).is_err(), "not trusted");
+    let missing =
+        AuthzRequest::new("sts:AssumeRole", vec![format!("arn:aws:iam::{ACCT}:role/none")]);
+    let mut ctx = w.root.clone();
+    ctx.principal = Principal::service("cloudtrail.amazonaws.com", w.root.account.clone());
+    assert!(w.d.authorize_also(&ctx, "sts", &missing, None, &json!({})).is_err(), "no such role");
+}

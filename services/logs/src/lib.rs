@@ -181,7 +181,7 @@ fn authz_resource(ctx: &Context, operation: &str, input: &Value) -> String {
         });
     let Some(group) = group else { return "*".into() };
     match (operation, input.get("logStreamName").and_then(Value::as_str)) {
-        ("PutLogEvents" | "GetLogEvents" | "DeleteLogStream", Some(stream)) => {
+        ("PutLogEvents" | "GetLogEvents" | "CreateLogStream" | "DeleteLogStream", Some(stream)) => {
             state::stream_arn(region, account, &group, stream)
         }
         _ => state::group_arn(region, account, &group),

@@ -12,11 +12,12 @@ use mamori_aws::AwsError;
 use mamori_policy::{
     AttachedPolicy, DecisionEffect, Policy, PolicyKind, PolicySet, Principal, Request, evaluate,
 };
-use mamori_service::Context;
+use mamori_service::{AuthzRequest, Context};
 use serde_json::{Value, json};
 
 use crate::delivery::PRINCIPAL;
 use crate::ops::trails::log_group_name;
+use crate::role;
 
 /// The caller's context for a read CloudTrail makes on its behalf.
 fn on_behalf(ctx: &Context) -> Context {
@@ -134,6 +135,7 @@ pub async fn check_topic(ctx: &Context, topic_arn: &str, trail_arn: &str) -> Res
 /// Checks the CloudWatch Logs destination: the group exists and a role is named.
 pub async fn check_logs_destination(
     ctx: &Context,
+    trail_arn: &str,
     group_arn: Option<&str>,
     role_arn: Option<&str>,
 ) -> Result<(), AwsError> {
@@ -146,25 +148,26 @@ pub async fn check_logs_destination(
         }
         return Ok(());
     };
+    // AWS answers a missing group and a role without the permissions alike.
     let invalid_group = || {
         AwsError::new(
             "InvalidCloudWatchLogsLogGroupArnException",
-            format!(
-                "Access denied. Verify in IAM that the role has adequate permissions, or that the log group {group_arn} exists."
-            ),
+            "Access denied. Check the permissions for your role.",
         )
     };
     let name = log_group_name(group_arn).ok_or_else(invalid_group)?;
-    if role_arn.is_none_or(|r| !r.starts_with("arn:aws:iam::") || !r.contains(":role/")) {
+    let Some(role_arn) =
+        role_arn.filter(|r| r.starts_with("arn:aws:iam::") && r.contains(":role/"))
+    else {
         return Err(AwsError::new(
             "InvalidCloudWatchLogsRoleArnException",
             "You must specify a valid IAM role ARN along with a log group ARN.",
         ));
-    }
+    };
     let found = ctx
         .dispatcher
         .call_as_service(
-            "cloudtrail.amazonaws.com",
+            PRINCIPAL,
             ctx.account.clone(),
             ctx.region.clone(),
             "logs",
@@ -172,17 +175,36 @@ pub async fn check_logs_destination(
             json!({"logGroupNamePrefix": name}),
         )
         .await;
-    match found {
-        Ok(v)
-            if v["logGroups"]
-                .as_array()
-                .is_some_and(|g| g.iter().any(|g| g["logGroupName"] == name)) =>
-        {
-            Ok(())
-        }
-        // GAP: the role's trust and permissions are not checked until IAM evaluates them.
-        _ => Err(invalid_group()),
+    let exists = found.is_ok_and(|v| {
+        v["logGroups"].as_array().is_some_and(|g| g.iter().any(|g| g["logGroupName"] == name))
+    });
+    if !exists {
+        return Err(invalid_group());
     }
+    // CloudTrail must be able to assume the role (its trust policy decides) ...
+    let session =
+        role::logs_context(&ctx.dispatcher, trail_arn, role_arn, &ctx.account, &ctx.region)
+            .await
+            .map_err(|e| {
+            tracing::debug!(role = role_arn, code = %e.code, "CloudTrail cannot assume the role");
+            AwsError::new(
+                "InvalidCloudWatchLogsRoleArnException",
+                "Access denied. Check the trust relationships for your role.",
+            )
+        })?;
+    // ... and the role must let it create the trail's stream and put events into it.
+    let stream = format!("{}_CloudTrail_{}", ctx.account, ctx.region);
+    let stream_arn =
+        format!("arn:aws:logs:{}:{}:log-group:{name}:log-stream:{stream}", ctx.region, ctx.account);
+    for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        let request = AuthzRequest::new(action, vec![stream_arn.clone()]);
+        if let Err(e) = ctx.dispatcher.authorize_also(&session, "logs", &request, None, &json!({}))
+        {
+            tracing::debug!(role = role_arn, action, code = %e.code, "the role cannot write to the group");
+            return Err(invalid_group());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

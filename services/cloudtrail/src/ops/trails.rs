@@ -179,6 +179,7 @@ pub async fn create_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
     }
     check_logs_destination(
         ctx,
+        &arn,
         input.cloud_watch_logs_log_group_arn.as_deref(),
         input.cloud_watch_logs_role_arn.as_deref(),
     )
@@ -244,10 +245,11 @@ pub async fn update_trail(ctx: &Context, input: Value) -> Result<Value, AwsError
     if input.cloud_watch_logs_log_group_arn.is_some() || input.cloud_watch_logs_role_arn.is_some() {
         let group = input.cloud_watch_logs_log_group_arn.filter(|s| !s.is_empty());
         let role = input.cloud_watch_logs_role_arn.filter(|s| !s.is_empty());
-        check_logs_destination(ctx, group.as_deref(), role.as_deref()).await?;
+        check_logs_destination(ctx, &trail.arn(), group.as_deref(), role.as_deref()).await?;
         trail.cloud_watch_logs_log_group_arn = group;
         trail.cloud_watch_logs_role_arn = role;
         trail.status.logs_streams.clear();
+        crate::role::forget(&trail.arn());
     }
     trail.include_global_service_events =
         input.include_global_service_events.unwrap_or(trail.include_global_service_events);
