@@ -247,6 +247,21 @@ def test_logs_delivery_uses_the_role_and_resumes_when_its_permission_returns(man
     ct.delete_trail(Name=name)
 
 
+def test_organization_trails_are_refused_outside_an_organization(server):
+    ct = server.client("cloudtrail")
+    bucket = trail_bucket(server)
+    with pytest.raises(ClientError) as exc:
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName=bucket, IsOrganizationTrail=True)
+    assert exc.value.response["Error"]["Code"] == "OrganizationsNotInUseException"
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    with pytest.raises(ClientError) as exc:
+        ct.update_trail(Name=name, IsOrganizationTrail=True)
+    assert exc.value.response["Error"]["Code"] == "OrganizationsNotInUseException"
+    assert ct.get_trail(Name=name)["Trail"]["IsOrganizationTrail"] is False
+    ct.delete_trail(Name=name)
+
+
 def test_history_survives_kill_9(fresh_server):
     rid = fresh_server.client("sts").get_caller_identity()["ResponseMetadata"]["RequestId"]
     ct = fresh_server.client("cloudtrail")

@@ -247,8 +247,6 @@ impl Trail {
 
 /// The event partitions (`<account>/<region>`) a trail delivers from, the home region's
 /// first: a multi-region trail delivers every region of its account that has events.
-// GAP: organization trails deliver only their owner account's events (Organizations
-// does not exist yet).
 pub fn trail_parts(tx: &mamori_store::Tx<'_>, trail: &Trail) -> mamori_store::Result<Vec<String>> {
     let home = format!("{}/{}", trail.account, trail.home_region);
     let mut parts = vec![home.clone()];
