@@ -406,10 +406,13 @@ def test_alarm_management(manual_server):
     assert updated["AlarmConfigurationUpdatedTimestamp"] > created["AlarmConfigurationUpdatedTimestamp"]
     assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
     assert history(cw, name, "ConfigurationUpdate")[-1] == f'Alarm "{name}" created'
+    # An unknown name is reported, and the alarm named correctly is still deleted (AWS's
+    # DeleteAlarms reference).
+    absent = unique("absent")
     with pytest.raises(ClientError) as exc:
-        cw.delete_alarms(AlarmNames=[name, unique("absent")])
+        cw.delete_alarms(AlarmNames=[name, absent])
     assert exc.value.response["Error"]["Code"] == "ResourceNotFound"
-    cw.delete_alarms(AlarmNames=[name])
+    assert absent in exc.value.response["Error"]["Message"]
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
     # History outlives the alarm.
     assert history(cw, name, "ConfigurationUpdate")[0] == f'Alarm "{name}" deleted'

@@ -514,15 +514,14 @@ pub fn delete_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: AlarmNamesInput = parse_input(input)?;
     let part = ctx.partition();
     let now = ctx.time.timestamp_millis();
-    ctx.dispatcher.store().write(|tx| {
+    // AWS: the alarms with correct names are deleted even when others are not found (the
+    // call still answers ResourceNotFound for those); other errors delete nothing.
+    let absent = ctx.dispatcher.store().write(|tx| {
         let mut absent = Vec::new();
         for name in &input.alarm_names {
             if !ALARMS.contains(tx, &part, name)? {
                 absent.push(name.as_str());
             }
-        }
-        if !absent.is_empty() {
-            return Err(TxError(not_found(format!("Alarm(s) not found: {}", absent.join(", ")))));
         }
         let all = ALARMS.all(tx, &part)?;
         let deleting = |n: &str| input.alarm_names.iter().any(|d| d == n);
@@ -561,9 +560,16 @@ pub fn delete_alarms(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                 record(tx, &part, &alarm, now, "ConfigurationUpdate", summary, data.to_string())?;
             }
         }
-        Ok(())
+        Ok(absent)
     })?;
-    tracing::info!(alarms = ?input.alarm_names, "alarms deleted");
+    let deleted: Vec<&String> =
+        input.alarm_names.iter().filter(|n| !absent.contains(&n.as_str())).collect();
+    if !deleted.is_empty() {
+        tracing::info!(alarms = ?deleted, "alarms deleted");
+    }
+    if !absent.is_empty() {
+        return Err(not_found(format!("Alarm(s) not found: {}", absent.join(", "))));
+    }
     Ok(json!({}))
 }
 
