@@ -125,9 +125,9 @@ pub struct Tx<'a> {
     tx: &'a rusqlite::Connection,
 }
 
-/// Rolls a writer's savepoint back unless it was released, also when the writer panics.
-/// A panicking writer does not commit its batch: the writers waiting on that batch are
-/// freed by the next store call, which commits it.
+/// Rolls a writer's savepoint back unless it was released, also when the writer panics
+/// (the panicking writer then commits the rest of its batch, so the writers waiting on it
+/// return at once).
 struct Savepoint<'a> {
     db: &'a rusqlite::Connection,
     armed: bool,
@@ -221,14 +221,23 @@ impl Store {
             conn.batch += 1;
         }
         let batch = conn.batch;
+        let mut panicked = None;
         let res = {
             let db = &conn.db;
             let mut sp = Savepoint { db, armed: false };
             match db.execute_batch("SAVEPOINT w") {
                 Ok(()) => {
                     sp.armed = true;
-                    let res = f(&Tx { tx: db });
-                    if res.is_ok() {
+                    let res = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        f(&Tx { tx: db })
+                    })) {
+                        Ok(res) => res,
+                        Err(payload) => {
+                            panicked = Some(payload);
+                            Err(E::from(StoreError::Io(std::io::Error::other("writer panicked"))))
+                        }
+                    };
+                    if panicked.is_none() && res.is_ok() {
                         match db.execute_batch("RELEASE w") {
                             Ok(()) => {
                                 sp.armed = false;
@@ -243,6 +252,13 @@ impl Store {
                 Err(e) => Err(E::from(StoreError::from(e))),
             }
         };
+        if let Some(payload) = panicked {
+            // The savepoint rolled back; commit the rest of the batch so that the writers
+            // waiting on it return now, then let the panic go on.
+            let _ = self.commit_batch(&mut conn);
+            drop(conn);
+            std::panic::resume_unwind(payload);
+        }
         conn.members += 1;
         if self.inner.waiting.load(Ordering::SeqCst) == 0 || conn.members >= conn.max_batch {
             let committed = self.commit_batch(&mut conn);
@@ -365,6 +381,37 @@ mod tests {
         store.write(|tx| TOPICS.put(tx, "p", "after", &Topic { name: "after".into() })).unwrap();
         assert_eq!(store.read(|tx| TOPICS.get(tx, "p", "boom")).unwrap(), None);
         assert!(store.read(|tx| TOPICS.get(tx, "p", "after")).unwrap().is_some());
+    }
+
+    /// A writer whose batch a later writer panics in is not left waiting for some other
+    /// store call to commit it.
+    #[test]
+    fn a_panicking_writer_commits_the_batch_others_wait_on() {
+        let store = Store::in_memory().unwrap();
+        let (inside_tx, inside_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let a = store.clone();
+        let first = std::thread::spawn(move || {
+            let res = a.write(|tx| {
+                TOPICS.put(tx, "p", "a", &Topic { name: "a".into() })?;
+                inside_tx.send(()).unwrap();
+                // Long enough for the second writer to queue on the lock, so this one
+                // leaves its batch open for it.
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                Ok::<_, StoreError>(())
+            });
+            done_tx.send(res.is_ok()).unwrap();
+        });
+        inside_rx.recv().unwrap();
+        let b = store.clone();
+        let second = std::thread::spawn(move || {
+            let _: Result<()> = b.write(|_| panic!("writer bug"));
+        });
+        assert!(second.join().is_err());
+        let committed = done_rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(committed, Ok(true), "the first writer is still waiting on its batch");
+        first.join().unwrap();
+        assert!(store.read(|tx| TOPICS.get(tx, "p", "a")).unwrap().is_some());
     }
 
     #[test]
