@@ -103,6 +103,7 @@ fn services_with(
         cloudwatch.clone(),
         sns.clone(),
         s3.clone(),
+        Arc::new(mamori_s3::S3Control),
     ];
     Ok((services, Wired { sns, logs, cloudwatch, s3 }))
 }

@@ -12,6 +12,7 @@ mod authz;
 pub mod blob;
 mod cfn;
 mod checksum;
+mod control;
 mod cross_account;
 mod mfa;
 mod ops;
@@ -23,9 +24,10 @@ use std::path::Path;
 use std::sync::RwLock;
 
 use mamori_aws::AwsError;
-use mamori_service::{AuthzRequest, Context, OpSpec, Service, async_trait};
+use mamori_service::{AuthzRequest, Context, OpSpec, PrincipalKind, Service, async_trait};
 use serde_json::Value;
 
+pub use control::S3Control;
 pub use tasks::register_tasks;
 
 use crate::blob::BlobStore;
@@ -113,10 +115,7 @@ const OPS: &[OpSpec] = &[
     },
     OpSpec {
         name: "PutPublicAccessBlock",
-        gaps: &[
-            "account-level settings (s3control) do not exist",
-            "RestrictPublicBuckets is stored, not enforced",
-        ],
+        gaps: &["IgnorePublicAcls has nothing to ignore: ACLs grant no access in mamori"],
     },
     OpSpec { name: "GetPublicAccessBlock", gaps: &[] },
     OpSpec { name: "DeletePublicAccessBlock", gaps: &[] },
@@ -193,10 +192,9 @@ impl Service for S3 {
         if let Some(name) = &bucket
             && operation != "CreateBucket"
         {
-            let found = state::read(ctx.dispatcher.store(), |tx| {
-                state::BUCKETS.get(tx, state::BUCKET_PARTITION, name).map_err(state::db)
-            })?;
+            let found = state::read(ctx.dispatcher.store(), |tx| state::find_bucket(tx, name))?;
             if let Some(b) = found {
+                restrict_public_buckets(ctx, &b)?;
                 cross_account::check(ctx, operation, &input, &b)?;
                 policy = b.policy;
             }
@@ -234,6 +232,26 @@ impl Service for S3 {
         self.blobs.clear();
         self.logging.write().unwrap_or_else(|e| e.into_inner()).clear();
     }
+}
+
+/// RestrictPublicBuckets: a bucket with a public policy is open only to AWS service
+/// principals and to callers of the owner's account; anonymous and other accounts' calls
+/// are refused, whatever the policy grants them.
+fn restrict_public_buckets(ctx: &Context, bucket: &state::Bucket) -> Result<(), AwsError> {
+    let public = bucket.policy.as_deref().is_some_and(ops::is_public_policy);
+    if !public || !bucket.pab("RestrictPublicBuckets") {
+        return Ok(());
+    }
+    let allowed = match &ctx.principal.kind {
+        PrincipalKind::Service(_) => true,
+        PrincipalKind::Anonymous => false,
+        _ => ctx.principal.account.as_str() == bucket.account,
+    };
+    if allowed {
+        return Ok(());
+    }
+    tracing::debug!(target: "s3", bucket = %bucket.name, caller = %ctx.principal.arn, "refused by RestrictPublicBuckets");
+    Err(AwsError::new("AccessDenied", "Access Denied"))
 }
 
 /// Operations whose `NoSuchKey` becomes `AccessDenied` for callers without

@@ -33,7 +33,7 @@ fn setup() -> Env {
     let s3 = Arc::new(S3::new(dir.path()).unwrap());
     let start = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
-    let d = Dispatcher::new(vec![s3.clone()], Arc::new(creds), clock, store);
+    let d = Dispatcher::new(vec![s3.clone(), Arc::new(S3Control)], Arc::new(creds), clock, store);
     register_tasks(&d, s3.clone());
     let region = Region::parse("us-east-1").unwrap();
     let ctx = Context::internal(d.clone(), Principal::root(account.clone()), account, region);
@@ -432,4 +432,37 @@ async fn mfa_delete_needs_root_device_codes() {
     env.d.call(&later, "s3", "DeleteObject", del(&fresh)).await.unwrap();
     let list = env.ok("ListObjectVersions", json!({"Bucket": "mfa"})).await;
     assert!(list.get("Versions").is_none(), "{list}");
+}
+
+/// The account's block and the bucket's combine: the most restrictive wins.
+#[tokio::test(flavor = "multi_thread")]
+async fn account_public_access_block_applies_to_buckets() {
+    let env = setup();
+    let control = |op: &'static str, input: Value| {
+        let mut input = input;
+        input["AccountId"] = json!(ACCOUNT);
+        env.d.call(&env.ctx, "s3control", op, input)
+    };
+    assert_eq!(
+        code(control("GetPublicAccessBlock", json!({})).await),
+        "NoSuchPublicAccessBlockConfiguration"
+    );
+    env.ok("CreateBucket", json!({"Bucket": "pab"})).await;
+    let public =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pab/*"}]})
+        .to_string();
+    let conf = json!({"BlockPublicPolicy": true});
+    control("PutPublicAccessBlock", json!({"PublicAccessBlockConfiguration": conf})).await.unwrap();
+    let got = control("GetPublicAccessBlock", json!({})).await.unwrap();
+    assert_eq!(got["PublicAccessBlockConfiguration"], conf);
+    let put = env.call("PutBucketPolicy", json!({"Bucket": "pab", "Policy": public})).await;
+    assert_eq!(code(put), "AccessDenied");
+    assert_eq!(
+        code(env.call("GetPublicAccessBlock", json!({"Bucket": "pab"})).await),
+        "NoSuchPublicAccessBlockConfiguration",
+        "the bucket's own block is still unset"
+    );
+    control("DeletePublicAccessBlock", json!({})).await.unwrap();
+    env.ok("PutBucketPolicy", json!({"Bucket": "pab", "Policy": public})).await;
 }
