@@ -184,12 +184,13 @@ fn unsigned_query_service(action: &str) -> Option<&'static ServiceModel> {
 }
 
 /// Whether an `s3`-signed request is S3 Control's: its operations all live under
-/// `/v20180820/` and name the account in `x-amz-account-id` (a path-style S3 request to a
-/// bucket called `v20180820` carries no such header). The host (`<account>.<endpoint>`)
-/// does not decide, so that clients that cannot resolve that name can use the endpoint's.
+/// `/v20180820/` and name the account in `x-amz-account-id` (or, on Outposts, the outpost
+/// in `x-amz-outpost-id`); a path-style S3 request to a bucket called `v20180820` carries
+/// neither. The host (`<account>.<endpoint>`) does not decide, so that clients that cannot
+/// resolve that name can use the endpoint's.
 fn is_s3_control(req: &WireRequest<'_>) -> bool {
     (req.path == "/v20180820" || req.path.starts_with("/v20180820/"))
-        && req.header("x-amz-account-id").is_some()
+        && (req.header("x-amz-account-id").is_some() || req.header("x-amz-outpost-id").is_some())
 }
 
 /// The bucket of an S3 virtual-host-style request, from its `Host`.

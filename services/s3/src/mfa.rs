@@ -52,6 +52,8 @@ pub fn verify(
     bucket: &Bucket,
     header: Option<&str>,
 ) -> Result<(), AwsError> {
+    // GAP: AWS accepts x-amz-mfa only over HTTPS; mamori serves plain HTTP, so the code
+    // travels in the clear on the loopback or network path between client and server.
     let Some(header) = header else { return Err(required()) };
     let given = parse(header)?;
     // The root user's long-term keys only: AWS refuses IAM users and temporary credentials
