@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${1:-}"
-services="sts iam logs cloudwatch sns s3 kms cloudtrail cloudformation organizations ec2 config wafv2 shield fms ssm inspector inspector2 cloudhsmv2"
+services="sts iam logs cloudwatch sns s3 s3control kms cloudtrail cloudformation organizations ec2 config wafv2 shield fms ssm inspector inspector2 cloudhsmv2"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pip download --quiet --no-deps -d "$tmp" "botocore${version:+==$version}"

@@ -96,6 +96,10 @@ pub struct Context {
     pub invoked_by: Option<String>,
     /// Whether the request came over TLS.
     pub secure_transport: bool,
+    /// The call is the console's, not the API's: the operator's `mamori iam root-mfa`
+    /// (the admin endpoint `/_mamori/iam/root-mfa`) sets it. Only the console may manage
+    /// the root user's MFA device, as in AWS; nothing on the wire can set it.
+    pub console: bool,
     /// For a service acting on behalf of one of its resources, that resource's ARN
     /// (`aws:SourceArn`: the alarm whose action publishes to SNS).
     pub source_arn: Option<String>,
@@ -140,6 +144,7 @@ impl Context {
             time: dispatcher.clock().now(),
             invoked_by: None,
             secure_transport: true,
+            console: false,
             source_arn: None,
             source_account: None,
             dispatcher,

@@ -28,7 +28,8 @@ pub use credentials::{
 };
 pub use dispatcher::{AllowAll, Authorizer, AuthzRequest, Dispatcher, InputValidator};
 pub use mfa::{
-    MFA_DEVICES, StoredMfaDevice, base32_decode, base32_encode, find_step, time_step, totp,
+    MFA_DEVICES, ROOT_DEVICE_NAME, StoredMfaDevice, base32_decode, base32_encode, find_step,
+    root_arn, root_serial, time_step, totp,
 };
 pub use provider::{
     ResourceProvider, ResourceRequest, ResourceState, generated_name, missing_property, prop_bool,

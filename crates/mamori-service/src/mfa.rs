@@ -27,7 +27,8 @@ pub struct StoredMfaDevice {
     pub seed: String,
     /// Created.
     pub created: DateTime<Utc>,
-    /// The IAM user it is enabled for, and when.
+    /// The IAM user it is enabled for, and when; for the root user's device the root
+    /// user's ARN ([`root_arn`]), which no IAM user name can be (names hold no `:`).
     pub user: Option<(String, DateTime<Utc>)>,
     /// The last time step whose code was accepted: a code is good once.
     pub last_step: i64,
@@ -37,6 +38,19 @@ pub struct StoredMfaDevice {
 
 /// The virtual MFA devices, by account, under their serial numbers.
 pub const MFA_DEVICES: Collection<StoredMfaDevice> = Collection::new("iam.mfa-devices");
+
+/// The name AWS gives the root user's virtual MFA device.
+pub const ROOT_DEVICE_NAME: &str = "root-account-mfa-device";
+
+/// The serial number of the root user's virtual MFA device in `account`.
+pub fn root_serial(account: &str) -> String {
+    format!("arn:aws:iam::{account}:mfa/{ROOT_DEVICE_NAME}")
+}
+
+/// The root user's ARN, which [`StoredMfaDevice::user`] holds for root's device.
+pub fn root_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:root")
+}
 
 /// The TOTP time step of `t`.
 pub fn time_step(t: DateTime<Utc>) -> i64 {
@@ -74,6 +88,11 @@ impl StoredMfaDevice {
     /// The raw seed.
     pub fn seed_bytes(&self) -> Vec<u8> {
         base32_decode(&self.seed).unwrap_or_default()
+    }
+
+    /// Whether the device is enabled for the root user of `account`.
+    pub fn is_root_of(&self, account: &str) -> bool {
+        self.user.as_ref().is_some_and(|(u, _)| *u == root_arn(account))
     }
 
     /// Checks a code from the device at `now` (one step of clock drift either way, as

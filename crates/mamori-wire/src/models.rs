@@ -36,6 +36,7 @@ models!(
     "logs",
     "organizations",
     "s3",
+    "s3control",
     "shield",
     "sns",
     "ssm",
@@ -106,6 +107,8 @@ pub const ROUTES: &[RouteInfo] = &[
         target_prefix: Some("AWSOrganizationsV20161128"),
     },
     RouteInfo { id: "s3", signing_name: "s3", target_prefix: None },
+    // S3 Control signs as `s3` too; `route` tells its requests apart by their path.
+    RouteInfo { id: "s3control", signing_name: "s3", target_prefix: None },
     RouteInfo { id: "shield", signing_name: "shield", target_prefix: Some("AWSShield_20160616") },
     RouteInfo { id: "sns", signing_name: "sns", target_prefix: None },
     RouteInfo { id: "ssm", signing_name: "ssm", target_prefix: Some("AmazonSSM") },

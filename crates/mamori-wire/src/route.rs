@@ -87,6 +87,11 @@ pub fn route(req: &WireRequest<'_>, scope_service: Option<&str>) -> Result<Route
         })?,
         (None, None) => models::get("s3").ok_or_else(no_s3)?,
     };
+    let model = if model.id == "s3" && is_s3_control(req) {
+        models::get("s3control").unwrap_or(model)
+    } else {
+        model
+    };
     let primary =
         Protocol::from_model_name(&model.metadata.protocol, model.metadata.json_version.as_deref());
     if let Some(p) = protocol_of(model, "query").or_else(|| protocol_of(model, "ec2")) {
@@ -176,6 +181,16 @@ fn route_cbor(svc: &str, op: &str, query_mode: bool) -> Result<Route, RouteError
 /// (SNS `ConfirmSubscription` links, STS web-identity calls).
 fn unsigned_query_service(action: &str) -> Option<&'static ServiceModel> {
     ["sns", "sts"].into_iter().filter_map(models::get).find(|m| m.operation(action).is_some())
+}
+
+/// Whether an `s3`-signed request is S3 Control's: its operations all live under
+/// `/v20180820/` and name the account in `x-amz-account-id` (or, on Outposts, the outpost
+/// in `x-amz-outpost-id`); a path-style S3 request to a bucket called `v20180820` carries
+/// neither. The host (`<account>.<endpoint>`) does not decide, so that clients that cannot
+/// resolve that name can use the endpoint's.
+fn is_s3_control(req: &WireRequest<'_>) -> bool {
+    (req.path == "/v20180820" || req.path.starts_with("/v20180820/"))
+        && (req.header("x-amz-account-id").is_some() || req.header("x-amz-outpost-id").is_some())
 }
 
 /// The bucket of an S3 virtual-host-style request, from its `Host`.
@@ -367,6 +382,33 @@ mod tests {
                 Some(("s3", Protocol::RestXml, "PutBucketPolicy")),
             ),
             ("GET", "/", "", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "ListBuckets"))),
+            (
+                "GET",
+                "/v20180820/configuration/publicAccessBlock",
+                "",
+                &[("x-amz-account-id", "000000000000"), ("host", "000000000000.localhost:4566")],
+                "",
+                Some("s3"),
+                Some(("s3control", Protocol::RestXml, "GetPublicAccessBlock")),
+            ),
+            (
+                "DELETE",
+                "/v20180820/configuration/publicAccessBlock",
+                "",
+                &[("x-amz-account-id", "000000000000")],
+                "",
+                Some("s3"),
+                Some(("s3control", Protocol::RestXml, "DeletePublicAccessBlock")),
+            ),
+            (
+                "GET",
+                "/v20180820/configuration/publicAccessBlock",
+                "",
+                &[],
+                "",
+                Some("s3"),
+                Some(("s3", Protocol::RestXml, "GetObject")),
+            ),
             ("PUT", "/b/k", "", &[], "", Some("s3"), Some(("s3", Protocol::RestXml, "PutObject"))),
             (
                 "PUT",

@@ -27,6 +27,9 @@ pub enum Command {
     /// CloudTrail tools.
     #[command(subcommand)]
     Cloudtrail(CloudtrailCommand),
+    /// IAM tools.
+    #[command(subcommand)]
+    Iam(IamCommand),
     /// Work with CloudWatch Logs filter patterns offline.
     #[command(subcommand)]
     Pattern(PatternCommand),
@@ -41,6 +44,14 @@ pub enum PolicyCommand {
     /// Decide one request against policy files: the decision, the stage and the matched
     /// statements (exit status 0 when allowed, 1 when denied).
     Eval(crate::policy_cmd::PolicyEvalArgs),
+}
+
+/// `mamori iam ...`.
+#[derive(Debug, Subcommand)]
+pub enum IamCommand {
+    /// The root user's virtual MFA device, as the console manages it (AWS offers no API
+    /// for it): create, enable with two consecutive codes, deactivate.
+    RootMfa(crate::root_mfa_cmd::RootMfaArgs),
 }
 
 /// `mamori cloudtrail ...`.

@@ -7,6 +7,7 @@ mod coverage;
 mod import_cmd;
 mod pattern_cmd;
 mod policy_cmd;
+mod root_mfa_cmd;
 mod server;
 mod tidy;
 
@@ -21,7 +22,8 @@ use mamori_service::{
 use mamori_store::Store;
 
 use crate::cli::{
-    Cli, ClockMode, CloudtrailCommand, Command, PatternCommand, PolicyCommand, ServeArgs,
+    Cli, ClockMode, CloudtrailCommand, Command, IamCommand, PatternCommand, PolicyCommand,
+    ServeArgs,
 };
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +34,7 @@ fn main() -> anyhow::Result<()> {
             let problems = import_cmd::run(&args)?;
             std::process::exit(if problems == 0 { 0 } else { 1 });
         }
+        Command::Iam(IamCommand::RootMfa(args)) => root_mfa_cmd::run(&args),
         Command::Pattern(PatternCommand::Test(args)) => {
             let matched = pattern_cmd::run(&args)?;
             std::process::exit(if matched { 0 } else { 1 });
@@ -100,6 +103,7 @@ fn services_with(
         cloudwatch.clone(),
         sns.clone(),
         s3.clone(),
+        Arc::new(mamori_s3::S3Control),
     ];
     Ok((services, Wired { sns, logs, cloudwatch, s3 }))
 }

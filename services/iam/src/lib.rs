@@ -9,7 +9,7 @@
 //!
 //! Operations not built yet answer 501 NotImplemented (missing in docs/COVERAGE.md); see the
 //! GAP notes below.
-// GAP: hardware and FIDO MFA devices, and the root user's own MFA device.
+// GAP: hardware and FIDO MFA devices (virtual devices only, the root user's included).
 // GAP: SAML providers (OIDC providers are stored, but nothing accepts their tokens),
 // server certificates, SSH keys, service-specific credentials,
 // credential reports, access advisor (GenerateServiceLastAccessedDetails).
@@ -101,7 +101,7 @@ const OPS: &[OpSpec] = ops![
     "CreateLoginProfile": &["PasswordReusePrevention and password expiry are not enforced"],
     "GetLoginProfile", "UpdateLoginProfile", "DeleteLoginProfile",
     "CreateVirtualMFADevice",
-    "EnableMFADevice": &["virtual devices of IAM users only: no hardware or FIDO devices, no root-user MFA"],
+    "EnableMFADevice": &["virtual devices only: no hardware or FIDO devices; the root user's device through `mamori iam root-mfa` (the console's action), never the API"],
     "ResyncMFADevice", "DeactivateMFADevice",
     "DeleteVirtualMFADevice", "ListMFADevices", "ListVirtualMFADevices", "GetMFADevice",
     "TagMFADevice", "UntagMFADevice", "ListMFADeviceTags",

@@ -23,6 +23,10 @@ pub const UPLOADS: Collection<Upload> = Collection::new("s3.uploads");
 /// Server access log records waiting for delivery, partitioned by target bucket.
 pub const ACCESS_LOG: Series<String> = Series::new("s3.access_log");
 
+/// Account-level public access block configurations (S3 Control), in
+/// [`BUCKET_PARTITION`] under the account id, in the neutral form Put received.
+pub const ACCOUNT_PABS: Collection<Value> = Collection::new("s3.account-public-access-block");
+
 /// The partition of [`BUCKETS`].
 pub const BUCKET_PARTITION: &str = "global";
 
@@ -65,6 +69,10 @@ pub struct Bucket {
     pub website: Option<Value>,
     #[serde(default)]
     pub notification: Option<Value>,
+    /// The owner account's public access block, filled in by [`load_bucket`] and
+    /// [`find_bucket`] and never stored with the bucket.
+    #[serde(skip)]
+    pub account_public_access_block: Option<Value>,
 }
 
 impl Bucket {
@@ -79,13 +87,14 @@ impl Bucket {
         self.ownership.as_deref().unwrap_or("BucketOwnerEnforced")
     }
 
-    /// A flag of the public access block configuration.
+    /// A flag of the public access block in effect: S3 applies the most restrictive
+    /// combination of the bucket's and the owner account's settings
+    /// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html>).
     pub fn pab(&self, flag: &str) -> bool {
-        self.public_access_block
-            .as_ref()
-            .and_then(|p| p.get(flag))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        let set = |conf: &Option<Value>| {
+            conf.as_ref().and_then(|p| p.get(flag)).and_then(Value::as_bool).unwrap_or(false)
+        };
+        set(&self.public_access_block) || set(&self.account_public_access_block)
     }
 }
 
@@ -204,7 +213,21 @@ pub fn invalid_argument(message: impl Into<String>) -> AwsError {
 
 /// Reads a bucket, or `NoSuchBucket`.
 pub fn load_bucket(tx: &mamori_store::Tx<'_>, name: &str) -> Result<Bucket, AwsError> {
-    BUCKETS.get(tx, BUCKET_PARTITION, name).map_err(db)?.ok_or_else(|| no_such_bucket(name))
+    find_bucket(tx, name)?.ok_or_else(|| no_such_bucket(name))
+}
+
+/// Reads a bucket with its owner account's public access block.
+pub fn find_bucket(tx: &mamori_store::Tx<'_>, name: &str) -> Result<Option<Bucket>, AwsError> {
+    let Some(mut bucket) = BUCKETS.get(tx, BUCKET_PARTITION, name).map_err(db)? else {
+        return Ok(None);
+    };
+    bucket.account_public_access_block = account_pab(tx, &bucket.account)?;
+    Ok(Some(bucket))
+}
+
+/// The account-level public access block of `account`.
+pub fn account_pab(tx: &mamori_store::Tx<'_>, account: &str) -> Result<Option<Value>, AwsError> {
+    ACCOUNT_PABS.get(tx, BUCKET_PARTITION, account).map_err(db)
 }
 
 /// An [`AwsError`] inside a store transaction (the store needs `From<StoreError>`).

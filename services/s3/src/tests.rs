@@ -33,7 +33,7 @@ fn setup() -> Env {
     let s3 = Arc::new(S3::new(dir.path()).unwrap());
     let start = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
     let clock = Arc::new(ManualClock::new(start));
-    let d = Dispatcher::new(vec![s3.clone()], Arc::new(creds), clock, store);
+    let d = Dispatcher::new(vec![s3.clone(), Arc::new(S3Control)], Arc::new(creds), clock, store);
     register_tasks(&d, s3.clone());
     let region = Region::parse("us-east-1").unwrap();
     let ctx = Context::internal(d.clone(), Principal::root(account.clone()), account, region);
@@ -375,4 +375,94 @@ async fn other_accounts_need_the_bucket_policy() {
         code(env.d.call(&ctx, "s3", "DeleteBucketPolicy", json!({"Bucket": "shared-b"})).await),
         "AccessDenied"
     );
+}
+
+/// MFA Delete with root's virtual device: codes at the manual clock, consumed once.
+#[tokio::test(flavor = "multi_thread")]
+async fn mfa_delete_needs_root_device_codes() {
+    use mamori_service::{MFA_DEVICES, StoredMfaDevice, root_arn, root_serial, time_step, totp};
+    let env = setup();
+    let seed = b"12345678901234567890";
+    let serial = root_serial(ACCOUNT);
+    let now = env.ctx.time;
+    let device = StoredMfaDevice {
+        serial: serial.clone(),
+        name: "root-account-mfa-device".into(),
+        path: "/".into(),
+        seed: mamori_service::base32_encode(seed),
+        created: now,
+        user: Some((root_arn(ACCOUNT), now)),
+        last_step: 0,
+        tags: Vec::new(),
+    };
+    env.d.store().write(|tx| MFA_DEVICES.put(tx, ACCOUNT, &serial, &device)).unwrap();
+    let code_now = || totp(seed, time_step(env.d.clock().now()));
+    env.ok("CreateBucket", json!({"Bucket": "mfa"})).await;
+    let enable = |mfa: Option<String>| {
+        let mut input = json!({"Bucket": "mfa", "VersioningConfiguration": {"Status": "Enabled", "MFADelete": "Enabled"}});
+        if let Some(m) = mfa {
+            input["MFA"] = json!(m);
+        }
+        input
+    };
+    let cases = [
+        (None, "AccessDenied"),
+        (Some("garbage".to_owned()), "InvalidArgument"),
+        (Some(format!("{serial} 000000")), "AccessDenied"),
+        (Some(format!("arn:aws:iam::{ACCOUNT}:mfa/other {}", code_now())), "AccessDenied"),
+    ];
+    for (mfa, want) in cases {
+        let got = env.call("PutBucketVersioning", enable(mfa.clone())).await;
+        assert_eq!(code(got), want, "{mfa:?}");
+    }
+    let good = format!("{serial} {}", code_now());
+    env.ok("PutBucketVersioning", enable(Some(good.clone()))).await;
+    let got = env.ok("GetBucketVersioning", json!({"Bucket": "mfa"})).await;
+    assert_eq!(got, json!({"Status": "Enabled", "MFADelete": "Enabled"}));
+    let v1 = env.put("mfa", "k", b"one").await["VersionId"].as_str().unwrap().to_owned();
+    // A delete marker needs no code; a version delete does, and a code is good once.
+    env.ok("DeleteObject", json!({"Bucket": "mfa", "Key": "k"})).await;
+    let del = |mfa: &str| json!({"Bucket": "mfa", "Key": "k", "VersionId": v1, "MFA": mfa});
+    let plain = json!({"Bucket": "mfa", "Key": "k", "VersionId": v1});
+    assert_eq!(code(env.call("DeleteObject", plain).await), "AccessDenied");
+    assert_eq!(code(env.call("DeleteObject", del(&good)).await), "AccessDenied", "reused code");
+    env.d.clock().as_manual().unwrap().advance(chrono::TimeDelta::seconds(30));
+    let fresh = format!("{serial} {}", code_now());
+    let later = Context { time: env.d.clock().now(), ..env.ctx.clone() };
+    env.d.call(&later, "s3", "DeleteObject", del(&fresh)).await.unwrap();
+    let list = env.ok("ListObjectVersions", json!({"Bucket": "mfa"})).await;
+    assert!(list.get("Versions").is_none(), "{list}");
+}
+
+/// The account's block and the bucket's combine: the most restrictive wins.
+#[tokio::test(flavor = "multi_thread")]
+async fn account_public_access_block_applies_to_buckets() {
+    let env = setup();
+    let control = |op: &'static str, input: Value| {
+        let mut input = input;
+        input["AccountId"] = json!(ACCOUNT);
+        env.d.call(&env.ctx, "s3control", op, input)
+    };
+    assert_eq!(
+        code(control("GetPublicAccessBlock", json!({})).await),
+        "NoSuchPublicAccessBlockConfiguration"
+    );
+    env.ok("CreateBucket", json!({"Bucket": "pab"})).await;
+    let public =
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pab/*"}]})
+        .to_string();
+    let conf = json!({"BlockPublicPolicy": true});
+    control("PutPublicAccessBlock", json!({"PublicAccessBlockConfiguration": conf})).await.unwrap();
+    let got = control("GetPublicAccessBlock", json!({})).await.unwrap();
+    assert_eq!(got["PublicAccessBlockConfiguration"], conf);
+    let put = env.call("PutBucketPolicy", json!({"Bucket": "pab", "Policy": public})).await;
+    assert_eq!(code(put), "AccessDenied");
+    assert_eq!(
+        code(env.call("GetPublicAccessBlock", json!({"Bucket": "pab"})).await),
+        "NoSuchPublicAccessBlockConfiguration",
+        "the bucket's own block is still unset"
+    );
+    control("DeletePublicAccessBlock", json!({})).await.unwrap();
+    env.ok("PutBucketPolicy", json!({"Bucket": "pab", "Policy": public})).await;
 }

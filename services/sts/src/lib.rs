@@ -44,7 +44,7 @@ const OPS: &[OpSpec] = &[
     OpSpec {
         name: "GetSessionToken",
         gaps: &[
-            "SerialNumber/TokenCode: only virtual MFA devices of IAM users (not the root user's)",
+            "SerialNumber/TokenCode: only virtual MFA devices (of IAM users and the root user)",
         ],
     },
     OpSpec {
@@ -202,7 +202,9 @@ fn session_mfa(
         || mfa_denied("MultiFactorAuthentication failed with invalid MFA one time pass code. ");
     let user = match &ctx.principal.kind {
         PrincipalKind::IamUser { name } => name.clone(),
-        // GAP: the root user's and role sessions' own MFA devices are not modelled.
+        // Root's device (created with `mamori iam root-mfa`) is enabled for root's ARN.
+        PrincipalKind::Root => mamori_service::root_arn(ctx.principal.account.as_str()),
+        // GAP: role sessions' own MFA devices are not modelled.
         _ => return Err(invalid()),
     };
     let acct = ctx.principal.account.as_str().to_owned();

@@ -30,6 +30,7 @@ pub async fn handle(
     parts: &http::request::Parts,
     body: &Bytes,
     request_id: &str,
+    remote: std::net::SocketAddr,
 ) -> Response<Full<Bytes>> {
     let path = parts.uri.path();
     let method = parts.method.as_str();
@@ -46,6 +47,14 @@ pub async fn handle(
                 _ => import_cloudtrail(app, body).await,
             }
         }
+        ("POST", "/_mamori/iam/root-mfa") => match require_root(app, parts, body) {
+            Ok(principal) => {
+                let (status, answer) =
+                    super::root_mfa::handle(app, parts, body, request_id, remote, principal).await;
+                reply(status, &answer)
+            }
+            Err(e) => error(403, &e.code, &e.message),
+        },
         ("GET", "/_mamori/sns/outbox") => {
             // The outbox holds other people's mail (and confirmation links): root only.
             if let Err(e) = require_root(app, parts, body) {
@@ -112,7 +121,11 @@ fn clock_state(app: &App) -> Response<Full<Bytes>> {
 }
 
 /// Only a request signed by the root user may reset or move the clock.
-fn require_root(app: &App, parts: &http::request::Parts, body: &Bytes) -> Result<(), AwsError> {
+fn require_root(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Result<mamori_service::Principal, AwsError> {
     let signed = SignedRequest {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -134,7 +147,7 @@ fn require_root(app: &App, parts: &http::request::Parts, body: &Bytes) -> Result
         return Err(AwsError::new("AccessDenied", "Only the root user may use the admin API")
             .with_status(403));
     }
-    Ok(())
+    Ok(cred.principal)
 }
 
 fn reset(app: &App) -> Response<Full<Bytes>> {

@@ -81,7 +81,7 @@ pub fn authenticate(
     // Signatures are made on the client's wall clock, so they are checked against the
     // real time even when the server runs a manual clock.
     let verified =
-        sigv4::verify(&signed(req), params, &credential.secret, Utc::now(), route.model.id == "s3")
+        sigv4::verify(&signed(req), params, &credential.secret, Utc::now(), s3_signing(route))
             .map_err(as_error)?;
     let chunked = req
         .header("content-encoding")
@@ -96,6 +96,11 @@ pub fn authenticate(
         (None, Vec::new())
     };
     Ok(Authenticated { principal: credential.principal, region, body, trailers })
+}
+
+/// S3 and S3 Control sign the S3 way (unsigned payloads, the path as sent).
+fn s3_signing(route: &Route) -> bool {
+    matches!(route.model.id, "s3" | "s3control")
 }
 
 /// An S3 URL presigned with Signature Version 2 (botocore's default for S3).

@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod root_mfa;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -178,7 +179,7 @@ async fn handle(app: &App, req: Request<Incoming>, remote: SocketAddr) -> Respon
     };
     let path = parts.uri.path();
     if path.starts_with("/_mamori/") || path == "/_mamori" {
-        return admin::handle(app, &parts, &body, &request_id).await;
+        return admin::handle(app, &parts, &body, &request_id, remote).await;
     }
     let wire = WireRequest {
         method: parts.method.as_str(),
@@ -312,6 +313,7 @@ async fn pipeline(
         time: app.dispatcher.clock().now(),
         invoked_by: None,
         secure_transport: false,
+        console: false,
         source_arn: None,
         source_account: None,
         dispatcher: app.dispatcher.clone(),

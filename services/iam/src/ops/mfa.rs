@@ -13,7 +13,8 @@ use std::io::Write as _;
 use base64::Engine as _;
 use mamori_aws::AwsError;
 use mamori_service::{
-    Context, MFA_DEVICES, PrincipalKind, StoredMfaDevice, base32_encode, find_step, time_step,
+    Context, MFA_DEVICES, PrincipalKind, ROOT_DEVICE_NAME, StoredMfaDevice, base32_encode,
+    find_step, root_arn, root_serial, time_step,
 };
 use mamori_store::Tx;
 use serde::Deserialize;
@@ -67,16 +68,24 @@ fn get(tx: &Tx<'_>, acct: &str, serial: &str) -> Result<StoredMfaDevice, AwsErro
     MFA_DEVICES.get(tx, acct, serial).map_err(db)?.ok_or_else(|| no_device(serial))
 }
 
-/// The user an operation is about: `UserName`, or the calling IAM user.
-fn target(ctx: &Context, i: &In) -> Result<String, AwsError> {
+/// The user an operation is about: `UserName`, or the calling IAM user, or (where
+/// `root` allows it) the calling root user, as [`root_arn`].
+fn target(ctx: &Context, i: &In, root: bool) -> Result<String, AwsError> {
     match (&i.user_name, &ctx.principal.kind) {
         (Some(n), _) => Ok(n.clone()),
         (None, PrincipalKind::IamUser { name }) => Ok(name.clone()),
-        // GAP: the root user's own MFA device (console sign-in) is not modelled.
+        (None, PrincipalKind::Root) if root => Ok(root_arn(ctx.account.as_str())),
         _ => Err(AwsError::validation(
             "Must specify userName when calling with non-User credentials",
         )),
     }
+}
+
+/// The root user managing its own device, which AWS allows only in the console
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable_cliapi.html>):
+/// mamori's console stand-in is `mamori iam root-mfa`, which sets [`Context::console`].
+fn root_console(ctx: &Context) -> bool {
+    ctx.console && ctx.principal.kind == PrincipalKind::Root
 }
 
 /// The step of the first of two consecutive codes, within `window` steps of `now`.
@@ -117,6 +126,23 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             let path = i.path.clone().unwrap_or_else(|| "/".into());
             check_path(&path, "path")?;
             let serial = arn(acct, "mfa", &path, name);
+            let for_root = root_console(ctx);
+            // Root's serial is reserved for the device the console creates, so that no IAM
+            // user can hold a device whose serial S3's MFA Delete trusts as root's.
+            if (serial == root_serial(acct)) != for_root {
+                return Err(AwsError::new(
+                    "InvalidInputException",
+                    if for_root {
+                        format!(
+                            "The root user's virtual MFA device is named {ROOT_DEVICE_NAME} at path /."
+                        )
+                    } else {
+                        format!(
+                            "The name {ROOT_DEVICE_NAME} is reserved for the root user's MFA device."
+                        )
+                    },
+                ));
+            }
             let mut raw = [0u8; 40];
             for chunk in raw.chunks_mut(16) {
                 let id = uuid::Uuid::new_v4();
@@ -137,7 +163,10 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 tags: tag_list.into_iter().map(|t| (t.key, t.value)).collect(),
             };
             wr(store, |tx| {
-                if MFA_DEVICES.contains(tx, acct, &serial).map_err(db)? {
+                let existing = MFA_DEVICES.get(tx, acct, &serial).map_err(db)?;
+                // The console starts root's device afresh (a new seed) until it is enabled.
+                let replaceable = for_root && existing.as_ref().is_some_and(|d| d.user.is_none());
+                if existing.is_some() && !replaceable {
                     return Err(AwsError::new(
                         "EntityAlreadyExistsException",
                         "MFADevice entity at the same path and name already exists.",
@@ -157,9 +186,16 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             Ok(json!({"VirtualMFADevice": out}))
         }
         "EnableMFADevice" => {
-            let (serial, user) = (serial()?, target(ctx, &i)?);
+            let (serial, user) = (serial()?, target(ctx, &i, root_console(ctx))?);
+            let for_root = user == root_arn(acct);
+            // Root's device is enabled for root, and only through the console.
+            if for_root != (serial == root_serial(acct)) {
+                return Err(no_device(serial));
+            }
             wr(store, |tx| {
-                get_user(tx, acct, &user)?;
+                if !for_root {
+                    get_user(tx, acct, &user)?;
+                }
                 let mut d = get(tx, acct, serial)?;
                 if d.user.is_some() {
                     return Err(AwsError::new(
@@ -183,7 +219,7 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             })
         }
         "ResyncMFADevice" => {
-            let (serial, user) = (serial()?, target(ctx, &i)?);
+            let (serial, user) = (serial()?, target(ctx, &i, root_console(ctx))?);
             wr(store, |tx| {
                 let mut d = get(tx, acct, serial)?;
                 if d.user.as_ref().is_none_or(|u| u.0 != user) {
@@ -202,7 +238,8 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 let mut d = get(tx, acct, serial)?;
                 let wanted = match &i.user_name {
                     Some(n) => d.user.as_ref().is_some_and(|u| u.0 == *n),
-                    None => d.user.is_some(),
+                    // Root's device is turned off in the console only.
+                    None => d.user.is_some() && (!d.is_root_of(acct) || root_console(ctx)),
                 };
                 if !wanted {
                     return Err(AwsError::new(
@@ -231,19 +268,23 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             })
         }
         "ListMFADevices" => {
-            let user = target(ctx, &i)?;
+            // The root user lists its own devices, as in AWS.
+            let user = target(ctx, &i, true)?;
             rd(store, |tx| {
-                get_user(tx, acct, &user)?;
+                if user != root_arn(acct) {
+                    get_user(tx, acct, &user)?;
+                }
                 let mine: Vec<(String, Value)> = MFA_DEVICES
                     .all(tx, acct)
                     .map_err(db)?
                     .into_iter()
                     .filter_map(|(k, d)| {
                         let (u, at) = d.user.filter(|u| u.0 == user)?;
-                        Some((
-                            k,
-                            json!({"UserName": u, "SerialNumber": d.serial, "EnableDate": ts(at)}),
-                        ))
+                        let mut v = json!({"SerialNumber": d.serial, "EnableDate": ts(at)});
+                        if u != root_arn(acct) {
+                            v["UserName"] = json!(u);
+                        }
+                        Some((k, v))
                     })
                     .collect();
                 let (page, marker) = paginate(mine, i.marker.as_deref(), i.max_items);
@@ -264,7 +305,12 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
                 }
                 let mut v = json!({"SerialNumber": d.serial});
                 if let Some((name, at)) = &d.user {
-                    if let Some(u) = USERS.get(tx, acct, name).map_err(db)? {
+                    if d.is_root_of(acct) {
+                        // AWS shows root's device assigned to the root user, without the
+                        // user name and path an IAM user has.
+                        v["User"] =
+                            json!({"UserId": acct, "Arn": name, "CreateDate": ts(d.created)});
+                    } else if let Some(u) = USERS.get(tx, acct, name).map_err(db)? {
                         v["User"] = user_json(&u, false);
                     }
                     v["EnableDate"] = ts(*at);
@@ -282,6 +328,9 @@ pub fn call(ctx: &Context, op: &str, input: Value) -> Result<Value, AwsError> {
             rd(store, |tx| {
                 let d = get(tx, acct, serial)?;
                 match d.user {
+                    Some((u, at)) if u == root_arn(acct) && i.user_name.is_none() => {
+                        Ok(json!({"SerialNumber": d.serial, "EnableDate": ts(at)}))
+                    }
                     Some((u, at)) if i.user_name.as_ref().is_none_or(|n| *n == u) => {
                         Ok(json!({"UserName": u, "SerialNumber": d.serial, "EnableDate": ts(at)}))
                     }

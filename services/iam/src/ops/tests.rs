@@ -215,3 +215,44 @@ fn access_denied_follows_the_protocol() {
         "User: arn:aws:iam::1:user/a is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/r"
     );
 }
+
+/// Root's device: only the console (`Context::console`) creates, enables and deactivates
+/// it; the API cannot, and lists show it assigned to the root user.
+#[tokio::test]
+async fn root_device_is_the_consoles() {
+    use base64::Engine as _;
+    use mamori_service::{base32_decode, root_serial, time_step, totp};
+    let (d, ctx) = setup();
+    let console = Context { console: true, ..ctx.clone() };
+    let serial = root_serial(ACCT);
+    let create = json!({"VirtualMFADeviceName": "root-account-mfa-device"});
+    let api = call(&d, &ctx, "CreateVirtualMFADevice", create.clone()).await;
+    assert_eq!(api.unwrap_err().code, "InvalidInputException");
+    let other = json!({"VirtualMFADeviceName": "other"});
+    let refused = call(&d, &console, "CreateVirtualMFADevice", other).await;
+    assert_eq!(refused.unwrap_err().code, "InvalidInputException", "the console makes root's only");
+    let out = call(&d, &console, "CreateVirtualMFADevice", create.clone()).await.unwrap();
+    assert_eq!(out["VirtualMFADevice"]["SerialNumber"], serial);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let seed_text = b64.decode(out["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap());
+    let seed = base32_decode(&String::from_utf8(seed_text.unwrap()).unwrap()).unwrap();
+    let step = time_step(ctx.time);
+    let codes = json!({"SerialNumber": serial, "AuthenticationCode1": totp(&seed, step - 1),
+        "AuthenticationCode2": totp(&seed, step)});
+    let api = call(&d, &ctx, "EnableMFADevice", codes.clone()).await;
+    assert_eq!(api.unwrap_err().code, "ValidationError", "root needs the console");
+    call(&d, &console, "EnableMFADevice", codes).await.unwrap();
+    let again = call(&d, &console, "CreateVirtualMFADevice", create).await;
+    assert_eq!(again.unwrap_err().code, "EntityAlreadyExistsException", "enabled: not replaced");
+    let list = call(&d, &ctx, "ListVirtualMFADevices", json!({})).await.unwrap();
+    let user = &list["VirtualMFADevices"][0]["User"];
+    assert_eq!(user["Arn"], format!("arn:aws:iam::{ACCT}:root"));
+    assert_eq!(user["UserId"], ACCT);
+    let mine = call(&d, &ctx, "ListMFADevices", json!({})).await.unwrap();
+    assert_eq!(mine["MFADevices"][0]["SerialNumber"], serial);
+    let off = json!({"SerialNumber": serial});
+    let api = call(&d, &ctx, "DeactivateMFADevice", off.clone()).await;
+    assert_eq!(api.unwrap_err().code, "NoSuchEntityException");
+    call(&d, &console, "DeactivateMFADevice", off.clone()).await.unwrap();
+    call(&d, &console, "DeleteVirtualMFADevice", off).await.unwrap();
+}

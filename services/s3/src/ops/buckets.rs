@@ -75,6 +75,9 @@ pub fn create_bucket(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         acl: acl.clone(),
         ..Bucket::default()
     };
+    bucket.account_public_access_block = crate::state::read(ctx.dispatcher.store(), |tx| {
+        crate::state::account_pab(tx, &bucket.account)
+    })?;
     check_acl(&bucket, acl.as_deref(), has_grant_headers(&input))?;
     if let Some(tags) = input.pointer("/CreateBucketConfiguration/Tags").and_then(Value::as_array) {
         bucket.tags = tags.clone();

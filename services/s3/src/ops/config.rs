@@ -8,7 +8,7 @@
 
 use mamori_aws::AwsError;
 use mamori_policy::{Policy, PolicyKind};
-use mamori_service::{Context, PrincipalKind};
+use mamori_service::Context;
 use serde_json::{Value, json};
 
 use super::{bucket_of, check_acl, grants, has_grant_headers, owner, s};
@@ -393,37 +393,22 @@ fn put_versioning(ctx: &Context, input: &Value) -> Result<Value, AwsError> {
     let status = s(&conf, "Status").map(str::to_owned);
     let mfa_delete = s(&conf, "MFADelete").map(str::to_owned);
     let mfa_header = s(input, "MFA");
-    update(ctx, input, |b| {
-        let changes_mfa = mfa_delete.is_some()
-            && mfa_delete != b.mfa_delete
-            && !(b.mfa_delete.is_none() && mfa_delete.as_deref() == Some("Disabled"));
-        if changes_mfa {
-            // Only the root user may change MFA Delete, and only with x-amz-mfa.
-            if mfa_header.is_none() {
-                return Err(AwsError::new(
-                    "InvalidRequest",
-                    "DevPay and Mfa are mutually exclusive authorization methods.",
-                ));
-            }
-            if ctx.principal.kind != PrincipalKind::Root {
-                return Err(AwsError::new("AccessDenied", "Access Denied"));
-            }
-            if mfa_delete.as_deref() == Some("Enabled") {
-                // GAP: the root user's MFA device is not modelled, so the serial and TOTP
-                // code of x-amz-mfa cannot be verified; enabling MFA Delete is refused
-                // rather than protected by a code nobody checks.
-                return Err(AwsError::new(
-                    "NotImplemented",
-                    "MFA Delete cannot be enabled: mamori does not model the root user's MFA device, so it cannot verify x-amz-mfa.",
-                )
-                .with_status(501));
-            }
-            b.mfa_delete = mfa_delete.clone();
+    crate::state::write(ctx.dispatcher.store(), |tx| {
+        let mut b = bucket_of(ctx, tx, input)?;
+        // Setting MFADelete (either way) and any change to a bucket that has it need the
+        // owner's root user with a valid x-amz-mfa.
+        if mfa_delete.is_some() || b.mfa_delete.as_deref() == Some("Enabled") {
+            crate::mfa::verify(ctx, tx, &b, mfa_header)?;
+        }
+        if let Some(m) = &mfa_delete {
+            b.mfa_delete = Some(m.clone());
         }
         if let Some(st) = &status {
             b.versioning = Some(st.clone());
         }
-        Ok(())
+        BUCKETS.put(tx, BUCKET_PARTITION, &b.name.clone(), &b).map_err(db)?;
+        tracing::info!(target: "s3", bucket = %b.name, status = ?status, mfa_delete = ?mfa_delete, "bucket versioning changed");
+        Ok(json!({}))
     })
 }
 

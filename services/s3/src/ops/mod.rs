@@ -15,6 +15,7 @@ use sha2::Digest as _;
 use crate::S3;
 use crate::state::{Bucket, NULL_VERSION, ObjectEntry, Version};
 
+pub use config::is_public_policy;
 pub use objects::{delete_key, remove_version_blobs};
 
 /// Runs `operation`.
@@ -182,6 +183,9 @@ pub fn check_tags(tags: &[Value]) -> Result<(), AwsError> {
     Ok(())
 }
 
+// GAP: ACL grants give no access (only bucket and identity policies do), so
+// IgnorePublicAcls has nothing to ignore, and a public-read object is not readable
+// anonymously through its ACL alone.
 /// Canned ACLs that grant access beyond the owner.
 pub fn is_public_acl(acl: &str) -> bool {
     matches!(acl, "public-read" | "public-read-write" | "authenticated-read")

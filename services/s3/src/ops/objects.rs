@@ -474,14 +474,17 @@ fn uuid_like(id: &str) -> Option<()> {
     (!id.is_empty() && id.len() <= 1024).then_some(())
 }
 
-/// MFA Delete: a versioned delete needs `x-amz-mfa` once MFADelete is enabled.
-fn check_mfa(bucket: &Bucket, input: &Value, versioned: bool) -> Result<(), AwsError> {
-    // GAP: the serial number and TOTP code in x-amz-mfa are required but not verified.
-    if versioned && bucket.mfa_delete.as_deref() == Some("Enabled") && s(input, "MFA").is_none() {
-        return Err(AwsError::new(
-            "AccessDenied",
-            "Mfa Authentication must be used for this request",
-        ));
+/// MFA Delete: once enabled, permanently deleting a version needs a valid `x-amz-mfa`
+/// of the owner's root user; a plain delete (a delete marker) does not.
+fn check_mfa(
+    ctx: &Context,
+    tx: &mamori_store::Tx<'_>,
+    bucket: &Bucket,
+    input: &Value,
+    versioned: bool,
+) -> Result<(), AwsError> {
+    if versioned && bucket.mfa_delete.as_deref() == Some("Enabled") {
+        crate::mfa::verify(ctx, tx, bucket, s(input, "MFA"))?;
     }
     Ok(())
 }
@@ -491,7 +494,7 @@ pub fn delete_object(s3: &S3, ctx: &Context, input: Value) -> Result<Value, AwsE
     let version_id = s(&input, "VersionId");
     let (bucket, out) = crate::state::write(ctx.dispatcher.store(), |tx| {
         let bucket = bucket_of(ctx, tx, &input)?;
-        check_mfa(&bucket, &input, version_id.is_some())?;
+        check_mfa(ctx, tx, &bucket, &input, version_id.is_some())?;
         let out = delete_key(tx, &bucket, &key, version_id, now_ms(ctx))?;
         Ok::<_, AwsError>((bucket, out))
     })?;
@@ -517,14 +520,18 @@ pub fn delete_objects(s3: &S3, ctx: &Context, input: Value) -> Result<Value, Aws
     let quiet = input.pointer("/Delete/Quiet").and_then(Value::as_bool).unwrap_or(false);
     let (deleted, errors, removed) = crate::state::write(ctx.dispatcher.store(), |tx| {
         let bucket = bucket_of(ctx, tx, &input)?;
+        // With MFA Delete, a request deleting any version without x-amz-mfa fails as a
+        // whole, and so does one whose x-amz-mfa is invalid, versions or not.
+        if bucket.mfa_delete.as_deref() == Some("Enabled") {
+            let versions = objects.iter().any(|o| s(o, "VersionId").is_some());
+            if versions || s(&input, "MFA").is_some() {
+                crate::mfa::verify(ctx, tx, &bucket, s(&input, "MFA"))?;
+            }
+        }
         let (mut deleted, mut errors, mut removed) = (Vec::new(), Vec::new(), Vec::new());
         for o in &objects {
             let key = s(o, "Key").unwrap_or_default();
             let vid = s(o, "VersionId");
-            if let Err(e) = check_mfa(&bucket, &input, vid.is_some()) {
-                errors.push(json!({"Key": key, "Code": e.code, "Message": e.message}));
-                continue;
-            }
             match delete_key(tx, &bucket, key, vid, now_ms(ctx)) {
                 Ok(out) => {
                     let mut d = json!({"Key": key});
