@@ -335,6 +335,10 @@ def test_public_access_block_refuses_public_policy(server):
     c = s3(server)
     bucket = name()
     c.create_bucket(Bucket=bucket)
+    c.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={"IgnorePublicAcls": True})
+    assert c.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": False, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False}, "settings left out are false"
     conf = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
     c.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=conf)
     assert c.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == conf

@@ -78,7 +78,9 @@ def test_get_put_delete_and_errors(account_block):
     assert err(e) == ("NoSuchPublicAccessBlockConfiguration", 404)
     assert "The public access block configuration was not found" in str(e.value)
     conf = {"BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": True, "RestrictPublicBuckets": False}
-    c.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=conf)
+    # Settings left out are kept, and returned, as false.
+    c.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={"BlockPublicAcls": True,
+                                                                               "BlockPublicPolicy": True})
     assert c.get_public_access_block(AccountId=ACCOUNT)["PublicAccessBlockConfiguration"] == conf
     # Another account's block is not ours to read.
     with pytest.raises(ClientError) as e:
@@ -150,7 +152,8 @@ def test_aws_cli_with_the_host_plugin(server, tmp_path):
         server.aws("s3control", "put-public-access-block", "--account-id", ACCOUNT,
                    "--public-access-block-configuration", "BlockPublicPolicy=true,RestrictPublicBuckets=true", env=env)
         got = server.aws("s3control", "get-public-access-block", "--account-id", ACCOUNT, env=env)
-        assert got["PublicAccessBlockConfiguration"] == {"BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+        assert got["PublicAccessBlockConfiguration"] == {"BlockPublicAcls": False, "IgnorePublicAcls": False,
+                                                         "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
     finally:
         server.aws("s3control", "delete-public-access-block", "--account-id", ACCOUNT, env=env)
     proc = server.aws("s3control", "get-public-access-block", "--account-id", ACCOUNT, env=env, check=False)

@@ -64,7 +64,7 @@ impl Service for S3Control {
             "PutPublicAccessBlock" => {
                 let conf = input
                     .get("PublicAccessBlockConfiguration")
-                    .cloned()
+                    .map(crate::state::complete_pab)
                     .ok_or_else(malformed_xml)?;
                 crate::state::write(store, |tx| {
                     ACCOUNT_PABS.put(tx, BUCKET_PARTITION, account, &conf).map_err(db)

@@ -98,6 +98,18 @@ impl Bucket {
     }
 }
 
+/// A public access block configuration as S3 keeps and returns it: all four settings,
+/// the ones a request left out as `false`.
+pub fn complete_pab(conf: &Value) -> Value {
+    let flag = |name: &str| conf.get(name).and_then(Value::as_bool).unwrap_or(false);
+    serde_json::json!({
+        "BlockPublicAcls": flag("BlockPublicAcls"),
+        "IgnorePublicAcls": flag("IgnorePublicAcls"),
+        "BlockPublicPolicy": flag("BlockPublicPolicy"),
+        "RestrictPublicBuckets": flag("RestrictPublicBuckets"),
+    })
+}
+
 /// Every version of one key, newest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ObjectEntry {

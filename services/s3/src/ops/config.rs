@@ -83,8 +83,10 @@ pub fn call(s3: &S3, ctx: &Context, op: &str, input: Value) -> Result<Value, Aws
                 })
         }),
         "PutPublicAccessBlock" => {
-            let conf =
-                input.get("PublicAccessBlockConfiguration").cloned().ok_or_else(malformed_xml)?;
+            let conf = input
+                .get("PublicAccessBlockConfiguration")
+                .map(crate::state::complete_pab)
+                .ok_or_else(malformed_xml)?;
             update(ctx, &input, |b| {
                 b.public_access_block = Some(conf.clone());
                 Ok(())
