@@ -455,7 +455,9 @@ async fn account_public_access_block_applies_to_buckets() {
     let conf = json!({"BlockPublicPolicy": true});
     control("PutPublicAccessBlock", json!({"PublicAccessBlockConfiguration": conf})).await.unwrap();
     let got = control("GetPublicAccessBlock", json!({})).await.unwrap();
-    assert_eq!(got["PublicAccessBlockConfiguration"], conf);
+    let full = json!({"BlockPublicAcls": false, "IgnorePublicAcls": false,
+        "BlockPublicPolicy": true, "RestrictPublicBuckets": false});
+    assert_eq!(got["PublicAccessBlockConfiguration"], full, "left-out settings are false");
     let put = env.call("PutBucketPolicy", json!({"Bucket": "pab", "Policy": public})).await;
     assert_eq!(code(put), "AccessDenied");
     assert_eq!(
