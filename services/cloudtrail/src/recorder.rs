@@ -1,8 +1,8 @@
-//! The audit sink that records every call as a CloudTrail event. Records leave the
-//! request path through a bounded channel and a writer thread that shapes them (from the
-//! model, through the injected [`Shaper`]) and stores them in batches, one transaction
-//! per batch, so recording costs a call little. When the channel is full the record is
-//! written on the caller's thread instead of being dropped.
+//! The audit sink that records every call as a CloudTrail event. Each record is shaped
+//! (from the model, through the injected [`Shaper`]) and serialized to its stored form
+//! on the caller's thread, then leaves the request path through a bounded channel to a
+//! writer thread that inserts batches, one transaction per batch. When the channel is
+//! full the record is written on the caller's thread instead of being dropped.
 
 use std::sync::{Arc, mpsc};
 
@@ -30,9 +30,25 @@ pub struct Recorder {
     interest: Interest,
 }
 
+/// A record in its stored form, ready to insert.
+struct Encoded {
+    part: String,
+    ts: i64,
+    data: bool,
+    body: Vec<u8>,
+}
+
+impl Encoded {
+    fn new(rec: &AuditRecord, shaper: &Shaper) -> Self {
+        let mut body = Vec::with_capacity(1024);
+        let data = encode(rec, shaper, &mut body);
+        Self { part: partition(rec), ts: rec.time.timestamp_millis(), data, body }
+    }
+}
+
 /// What the writer task receives.
 enum Msg {
-    Record(Arc<AuditRecord>),
+    Record(Encoded),
     /// Answered once everything sent before it is stored.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -47,7 +63,7 @@ impl Recorder {
     /// batches are not handed between tokio's blocking threads at every wake-up).
     pub fn start(store: Store, shaper: Shaper) -> Arc<Self> {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
-        let (wstore, wshaper) = (store.clone(), shaper.clone());
+        let wstore = store.clone();
         let spawned = std::thread::Builder::new().name("cloudtrail-writer".into()).spawn(move || {
             // Ends when every sender (the recorder) is gone.
             while let Ok(first) = rx.recv() {
@@ -68,7 +84,7 @@ impl Recorder {
                     next = if records.len() < BATCH { rx.try_recv().ok() } else { None };
                 }
                 if !records.is_empty()
-                    && let Err(err) = write(&wstore, &wshaper, &records)
+                    && let Err(err) = write(&wstore, &records)
                 {
                     tracing::error!(error = %err, n_events = records.len(), "failed to store CloudTrail events");
                 }
@@ -110,11 +126,14 @@ impl AuditSink for Recorder {
         {
             self.interest.refresh(&self.store);
         }
+        // Shaped and serialized here, while the call's data is hot in this core's cache
+        // and freed by the thread that allocated it; the writer only inserts.
+        let encoded = Encoded::new(rec, &self.shaper);
         if let Err(
-            mpsc::TrySendError::Full(Msg::Record(rec))
-            | mpsc::TrySendError::Disconnected(Msg::Record(rec)),
-        ) = self.tx.try_send(Msg::Record(rec.clone()))
-            && let Err(err) = write(&self.store, &self.shaper, std::slice::from_ref(&rec))
+            mpsc::TrySendError::Full(Msg::Record(encoded))
+            | mpsc::TrySendError::Disconnected(Msg::Record(encoded)),
+        ) = self.tx.try_send(Msg::Record(encoded))
+            && let Err(err) = write(&self.store, std::slice::from_ref(&encoded))
         {
             tracing::error!(error = %err, request_id = %rec.request_id, "failed to store a CloudTrail event");
         }
@@ -203,20 +222,11 @@ fn partition(rec: &AuditRecord) -> String {
     part
 }
 
-fn write(
-    store: &Store,
-    shaper: &Shaper,
-    records: &[Arc<AuditRecord>],
-) -> Result<(), mamori_store::StoreError> {
-    // One buffer for the batch: most records fit the first allocation.
-    let mut body = Vec::with_capacity(4096);
+fn write(store: &Store, records: &[Encoded]) -> Result<(), mamori_store::StoreError> {
     store.write(|tx| {
         for rec in records {
-            body.clear();
-            let data = encode(rec, shaper, &mut body);
-            let stream = if data { "data" } else { "management" };
-            let ts = rec.time.timestamp_millis();
-            EVENTS.append_raw(tx, &partition(rec), stream, ts, &body)?;
+            let stream = if rec.data { "data" } else { "management" };
+            EVENTS.append_raw(tx, &rec.part, stream, rec.ts, &rec.body)?;
         }
         Ok(())
     })
