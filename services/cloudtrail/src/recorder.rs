@@ -182,7 +182,8 @@ fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
         data::shape(rec, model)
     } else {
         let (request, response) = model();
-        Shaped { request, response, resources: None, additional: None }
+        let resources = data::management_resources(rec);
+        Shaped { request, response, resources, additional: None }
     }
 }
 
