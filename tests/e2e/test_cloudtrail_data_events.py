@@ -155,3 +155,29 @@ def test_no_data_events_are_recorded_while_no_trail_asks(manual_server):
     assert data_calls(group_records(srv, group), bucket) == [("PutObject", "during.txt")]
     selectors = ct.get_event_selectors(TrailName=name)["EventSelectors"]
     assert selectors[0]["DataResources"][0]["Values"] == ["arn:aws:s3"]
+
+
+def test_an_sns_topic_selector_delivers_publish_without_the_message(manual_server):
+    srv = manual_server
+    sns = srv.client("sns")
+    uid = uuid.uuid4().hex[:8]
+    wanted = sns.create_topic(Name=f"dt-wanted-{uid}")["TopicArn"]
+    other = sns.create_topic(Name=f"dt-other-{uid}")["TopicArn"]
+    name, bucket, group = make_trail(srv, AdvancedEventSelectors=[{"FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Data"]},
+        {"Field": "resources.type", "Equals": ["AWS::SNS::Topic"]},
+        {"Field": "resources.ARN", "Equals": [wanted]}]}])
+    sns.publish(TopicArn=wanted, Message="the secret alert text")
+    sns.publish(TopicArn=other, Message="another secret")
+    srv.advance(300)
+    published = [r for r in group_records(srv, group) if r["eventName"] == "Publish"]
+    assert [r["resources"][0]["ARN"] for r in published] == [wanted]
+    rec = published[0]
+    assert rec["eventCategory"] == "Data" and rec["managementEvent"] is False
+    assert rec["eventSource"] == "sns.amazonaws.com"
+    assert rec["resources"] == [{"accountId": ACCOUNT, "type": "AWS::SNS::Topic", "ARN": wanted}]
+    assert rec["requestParameters"]["topicArn"] == wanted
+    assert rec["requestParameters"]["message"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert "secret" not in json.dumps(group_records(srv, group))
+    # Management events are not selected by a data-only advanced selector.
+    assert not [r for r in file_records(srv, bucket) if r.get("eventCategory") == "Management"]
