@@ -7,12 +7,14 @@ the part spent on the CloudTrail writer thread. CPU per request is the stable me
 a shared machine; requests/s is printed but swings with other load.
 
 Usage: .venv/bin/python scripts/bench_recording_ab.py BASE_BINARY NEW_BINARY [SECONDS] [ROUNDS]
-Needs wrk."""
+With BENCH_DISK=1 in the environment the servers use a fresh data directory each
+(SQLite in WAL mode, synchronous=FULL) instead of `--in-memory`. Needs wrk."""
 
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -40,7 +42,9 @@ def wait_ready(url, proc):
 
 def spawn(binary, *extra):
     port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--in-memory",
+    store = (["--data-dir", tempfile.mkdtemp(prefix="ct-bench-")] if os.environ.get("BENCH_DISK")
+             else ["--in-memory"])
+    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", *store,
                              "--log", "warn", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
