@@ -37,7 +37,8 @@ pub const CHANGING_OPS: &[&str] = &[
 /// The data resource type bit of a data call; 0 for calls mamori never records as data
 /// events.
 // GAP: CloudWatch Logs (PutLogEvents, GetLogEvents, FilterLogEvents) and CloudWatch
-// (PutMetricData, GetMetricData) data events are never recorded, whatever the selectors.
+// (PutMetricData, GetMetricData) data events are never recorded, whatever the selectors;
+// Lambda and DynamoDB selectors are accepted but select nothing (mamori has neither).
 pub fn data_type(service: &str) -> u8 {
     match service {
         "s3" => S3_OBJECT,
