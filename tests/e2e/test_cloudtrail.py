@@ -322,3 +322,25 @@ def test_import_of_real_log_files(fresh_server, tmp_path):
     assert [e["EventId"] for e in events] == ["imported-1"]
     rec = json.loads(events[0]["CloudTrailEvent"])
     assert rec["eventTime"] != "2023-05-01T12:00:00Z", "rebased to now"
+
+
+def test_lookup_by_resource_type_and_name(server):
+    s3, ct = server.client("s3"), server.client("cloudtrail")
+    bucket = f"res-{uuid.uuid4().hex[:10]}"
+    rid = s3.create_bucket(Bucket=bucket)["ResponseMetadata"]["RequestId"]
+    events = lookup(ct, "ResourceName", bucket)
+    assert [json.loads(e["CloudTrailEvent"])["requestID"] for e in events] == [rid]
+    assert events[0]["Resources"] == [{"ResourceType": "AWS::S3::Bucket", "ResourceName": bucket}]
+    record = json.loads(events[0]["CloudTrailEvent"])
+    assert record["resources"] == [{"accountId": "000000000000", "type": "AWS::S3::Bucket",
+                                    "ARN": f"arn:aws:s3:::{bucket}"}]
+    by_type = lookup(ct, "ResourceType", "AWS::S3::Bucket", MaxResults=50)
+    assert all(any(r["ResourceType"] == "AWS::S3::Bucket" for r in e["Resources"]) for e in by_type)
+    assert rid in [json.loads(e["CloudTrailEvent"])["requestID"] for e in by_type]
+    iam = server.client("iam")
+    user = f"res-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    events = lookup(ct, "ResourceName", user)
+    assert [e["EventName"] for e in events] == ["CreateUser"]
+    assert events[0]["Resources"] == [{"ResourceType": "AWS::IAM::User", "ResourceName": user}]
+    assert lookup(ct, "ResourceName", "no-such-resource", attempts=1) == []

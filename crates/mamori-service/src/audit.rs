@@ -48,6 +48,14 @@ pub trait AuditSink: Send + Sync {
         true
     }
 
+    /// The copy of a call's input or output the record keeps (the handler consumes the
+    /// input). A sink can leave out what it never records, such as object bodies, so a
+    /// large upload is not copied for the audit record.
+    fn capture(&self, service: &str, operation: &str, value: &Value) -> Value {
+        let _ = (service, operation);
+        value.clone()
+    }
+
     /// Records one call.
     fn record(&self, record: &std::sync::Arc<AuditRecord>);
 

@@ -237,14 +237,17 @@ impl Dispatcher {
             let all = self.sinks.read().unwrap_or_else(|e| e.into_inner());
             all.iter().filter(|s| s.wants(ctx, service, operation)).cloned().collect()
         };
-        let audit_input = (!sinks.is_empty()).then(|| input.clone());
+        // One record for every sink; the first decides what of the call it keeps.
+        let audit_input = sinks.first().map(|s| s.capture(service, operation, &input));
         let result = self.call_handler(ctx, service, operation, input).await;
         tracing::debug!(
             svc = service, op = operation, rid = %ctx.request_id, principal = %ctx.principal.arn,
             ok = result.is_ok(), "call"
         );
-        if let Some(input) = audit_input {
-            let record = Arc::new(self.audit_record(ctx, service, operation, input, &result));
+        if let (Some(input), Some(first)) = (audit_input, sinks.first()) {
+            let output = result.as_ref().ok().map(|v| first.capture(service, operation, v));
+            let error = result.as_ref().err();
+            let record = Arc::new(self.audit_record(ctx, service, operation, input, output, error));
             for sink in &sinks {
                 sink.record(&record);
             }
@@ -274,7 +277,7 @@ impl Dispatcher {
             return;
         }
         let record =
-            Arc::new(self.audit_record(ctx, service, operation, Value::Null, &Err(error.clone())));
+            Arc::new(self.audit_record(ctx, service, operation, Value::Null, None, Some(error)));
         for sink in &sinks {
             sink.record(&record);
         }
@@ -372,7 +375,8 @@ impl Dispatcher {
         service: &'static str,
         operation: &str,
         input: Value,
-        result: &Result<Value, AwsError>,
+        output: Option<Value>,
+        error: Option<&AwsError>,
     ) -> AuditRecord {
         AuditRecord {
             service,
@@ -385,8 +389,8 @@ impl Dispatcher {
             request_id: ctx.request_id.clone(),
             time: ctx.time,
             input,
-            output: result.as_ref().ok().cloned(),
-            error: result.as_ref().err().map(|e| (e.code.clone(), e.message.clone())),
+            output,
+            error: error.map(|e| (e.code.clone(), e.message.clone())),
             invoked_by: ctx.invoked_by.clone(),
             internal: ctx.source_ip == "AWS Internal",
         }

@@ -55,6 +55,25 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         Ok(tx.tx.last_insert_rowid())
     }
 
+    /// Appends a record already serialized: `body` must be the JSON of a `T` (a writer
+    /// that builds it in one pass saves serializing a `T` it would build only for this);
+    /// returns its id.
+    pub fn append_raw(
+        &self,
+        tx: &Tx<'_>,
+        part: &str,
+        stream: &str,
+        ts: i64,
+        body: &[u8],
+    ) -> Result<i64> {
+        tx.tx
+            .prepare_cached(
+                "INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![self.ns, part, stream, ts, body])?;
+        Ok(tx.tx.last_insert_rowid())
+    }
+
     /// Records of `streams` (all streams when empty) with `start <= ts < end`, ordered by
     /// (ts, id), starting after the cursor `(ts, id)`, at most `limit`; newest first when
     /// `backward`.

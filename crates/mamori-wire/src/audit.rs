@@ -35,10 +35,21 @@ pub fn cloudtrail_view(
 }
 
 fn lower_first(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
+    // Member names are ASCII: one allocation, no char iteration.
+    match name.as_bytes().first() {
+        Some(b) if b.is_ascii() => {
+            let mut s = String::with_capacity(name.len());
+            s.push(b.to_ascii_lowercase() as char);
+            s.push_str(&name[1..]);
+            s
+        }
+        _ => {
+            let mut chars = name.chars();
+            match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        }
     }
 }
 

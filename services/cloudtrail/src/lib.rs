@@ -10,10 +10,12 @@
 #![warn(missing_docs)]
 
 mod cfn;
+mod data;
 mod delivery;
 mod digest;
 mod errors;
 pub mod import;
+mod interest;
 mod logfiles;
 mod ops;
 pub mod record;
@@ -56,10 +58,15 @@ const OPS: &[OpSpec] = &[
     OpSpec {
         name: "LookupEvents",
         gaps: &[
-            "ResourceType and ResourceName lookups find nothing: events carry no resources list yet",
+            "ResourceType and ResourceName lookups see the resources of S3 bucket, IAM user/role/group/policy, log group, SNS topic, trail, alarm and KMS key calls only (resources come from a fixed table of input members)",
         ],
     },
-    OpSpec { name: "PutEventSelectors", gaps: &["data events are matched by resource type only"] },
+    OpSpec {
+        name: "PutEventSelectors",
+        gaps: &[
+            "data events are recorded for S3 objects (AWS::S3::Object) and SNS topics (AWS::SNS::Topic) only: Lambda, DynamoDB, CloudWatch Logs and CloudWatch metric data events are never recorded",
+        ],
+    },
     OpSpec { name: "PutInsightSelectors", gaps: &["stored only"] },
     OpSpec { name: "RemoveTags", gaps: &[] },
     OpSpec { name: "StartLogging", gaps: TRAIL_GAPS },

@@ -2,6 +2,8 @@
 //! forms of <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>
 //! and <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>.
 
+use std::borrow::Cow;
+
 use mamori_service::{AuditRecord, PrincipalKind};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -11,13 +13,23 @@ use serde_json::{Value, json};
 pub const EVENT_VERSION: &str = "1.11";
 
 /// The `eventSource` of a service, by model id.
-pub fn event_source(service: &str) -> String {
-    let prefix = match service {
-        "cloudwatch" => "monitoring",
-        "cloudhsmv2" => "cloudhsm",
-        other => other,
+pub fn event_source(service: &str) -> Cow<'static, str> {
+    // The services mamori serves, without an allocation per record.
+    let known = match service {
+        "sts" => "sts.amazonaws.com",
+        "iam" => "iam.amazonaws.com",
+        "s3" => "s3.amazonaws.com",
+        "logs" => "logs.amazonaws.com",
+        "cloudwatch" => "monitoring.amazonaws.com",
+        "sns" => "sns.amazonaws.com",
+        "cloudtrail" => "cloudtrail.amazonaws.com",
+        "cloudformation" => "cloudformation.amazonaws.com",
+        "kms" => "kms.amazonaws.com",
+        "organizations" => "organizations.amazonaws.com",
+        "cloudhsmv2" => "cloudhsm.amazonaws.com",
+        other => return Cow::Owned(format!("{other}.amazonaws.com")),
     };
-    format!("{prefix}.amazonaws.com")
+    Cow::Borrowed(known)
 }
 
 /// Services whose events AWS records in us-east-1 whatever the caller's region.
@@ -44,7 +56,7 @@ pub fn is_read_only(operation: &str) -> bool {
 pub fn is_data_event(service: &str, operation: &str) -> bool {
     match service {
         "s3" => {
-            operation.contains("Object")
+            (operation.contains("Object") && !operation.contains("ObjectLock"))
                 || matches!(
                     operation,
                     "CreateMultipartUpload"
@@ -65,19 +77,40 @@ pub fn is_data_event(service: &str, operation: &str) -> bool {
     }
 }
 
-/// `eventTime`: `2026-12-03T14:05:09Z`. Written by hand: chrono's format strings are
-/// parsed again at every call, a visible share of the recorder's time.
+/// `eventTime`: `2026-12-03T14:05:09Z`.
 pub fn event_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::{Datelike as _, Timelike as _};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    EventTime::new(t).as_str().to_owned()
+}
+
+/// `eventTime` written by hand into a buffer: chrono's format strings are parsed again
+/// at every call, and `format!` was a visible share of the recorder's time.
+pub struct EventTime([u8; 20]);
+
+impl EventTime {
+    /// The text of `t`, whole seconds, UTC (years 0 to 9999).
+    pub fn new(t: chrono::DateTime<chrono::Utc>) -> Self {
+        use chrono::{Datelike as _, Timelike as _};
+        let mut b = *b"0000-00-00T00:00:00Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, t.year().clamp(0, 9999) as u32);
+        put(5, 2, t.month());
+        put(8, 2, t.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, t.second());
+        Self(b)
+    }
+
+    /// As text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Everything about a call the record needs besides the audit record itself.
@@ -87,6 +120,10 @@ pub struct Shaped {
     pub request: Value,
     /// `responseElements`.
     pub response: Value,
+    /// `resources`, when known.
+    pub resources: Option<Value>,
+    /// `additionalEventData`, when any.
+    pub additional: Option<Value>,
 }
 
 /// `userIdentity`, fields in AWS's order; absent ones are skipped.
@@ -115,11 +152,11 @@ struct Identity<'a> {
 /// first cost the recorder a key allocation and a hash per field).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Event<'a> {
+pub struct Event<'a> {
     event_version: &'a str,
     user_identity: Identity<'a>,
-    event_time: String,
-    event_source: String,
+    event_time: &'a str,
+    event_source: &'a str,
     event_name: &'a str,
     aws_region: &'a str,
     #[serde(rename = "sourceIPAddress")]
@@ -131,11 +168,15 @@ struct Event<'a> {
     error_message: Option<&'a str>,
     request_parameters: &'a Value,
     response_elements: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additional_event_data: Option<&'a Value>,
     #[serde(rename = "requestID")]
     request_id: &'a str,
     #[serde(rename = "eventID")]
     event_id: &'a str,
     read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<&'a Value>,
     event_type: &'a str,
     management_event: bool,
     recipient_account_id: &'a str,
@@ -149,6 +190,21 @@ pub fn record_region(rec: &AuditRecord) -> &str {
 
 /// The CloudTrail record of a call, with a fresh `eventID`, as JSON text.
 pub fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Box<RawValue> {
+    let time = EventTime::new(rec.time);
+    let source = event_source(rec.service);
+    let event = event(rec, shaped, event_id, time.as_str(), &source);
+    serde_json::value::to_raw_value(&event).unwrap_or_else(|_| crate::recorder::null_raw())
+}
+
+/// The CloudTrail record of a call, to serialize; `time` and `source` are its
+/// [`EventTime`] and [`event_source`].
+pub fn event<'a>(
+    rec: &'a AuditRecord,
+    shaped: &'a Shaped,
+    event_id: &'a str,
+    time: &'a str,
+    source: &'a str,
+) -> Event<'a> {
     let p = &rec.principal;
     let account = p.account.as_str();
     let access_key = p.access_key_id.as_deref().unwrap_or_default();
@@ -202,12 +258,12 @@ pub fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Box<RawV
         PrincipalKind::Service(name) => (name.as_str(), name.as_str()),
         _ => (rec.source_ip.as_str(), truncate(&rec.user_agent, 1024)),
     };
-    let null = Value::Null;
-    let event = Event {
+    const NULL: &Value = &Value::Null;
+    Event {
         event_version: EVENT_VERSION,
         user_identity: identity,
-        event_time: event_time(rec.time),
-        event_source: event_source(rec.service),
+        event_time: time,
+        event_source: source,
         event_name: &rec.operation,
         aws_region: record_region(rec),
         source_ip_address: source_ip,
@@ -215,16 +271,17 @@ pub fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Box<RawV
         error_code: rec.error.as_ref().map(|(code, _)| truncate(code, 1024)),
         error_message: rec.error.as_ref().map(|(_, message)| truncate(message, 1024)),
         request_parameters: &shaped.request,
-        response_elements: if rec.error.is_some() { &null } else { &shaped.response },
+        response_elements: if rec.error.is_some() { NULL } else { &shaped.response },
+        additional_event_data: shaped.additional.as_ref(),
         request_id: &rec.request_id,
         event_id,
         read_only: is_read_only(&rec.operation),
+        resources: shaped.resources.as_ref(),
         event_type: if service_event { "AwsServiceEvent" } else { "AwsApiCall" },
         management_event: !data,
         recipient_account_id: rec.account.as_str(),
         event_category: if data { "Data" } else { "Management" },
-    };
-    serde_json::value::to_raw_value(&event).unwrap_or_else(|_| crate::recorder::null_raw())
+    }
 }
 
 /// The CloudTrail record of a call, with a fresh `eventID`.
@@ -244,13 +301,13 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// The `Username` event history shows for a record's principal.
-pub fn username(rec: &AuditRecord) -> String {
+pub fn username(rec: &AuditRecord) -> &str {
     match &rec.principal.kind {
-        PrincipalKind::Root => "root".into(),
-        PrincipalKind::IamUser { name } => name.clone(),
-        PrincipalKind::AssumedRole { session, .. } => session.clone(),
-        PrincipalKind::Service(name) => name.clone(),
-        PrincipalKind::Anonymous => "anonymous".into(),
+        PrincipalKind::Root => "root",
+        PrincipalKind::IamUser { name } => name,
+        PrincipalKind::AssumedRole { session, .. } => session,
+        PrincipalKind::Service(name) => name,
+        PrincipalKind::Anonymous => "anonymous",
     }
 }
 
@@ -295,7 +352,12 @@ mod tests {
         let account = AccountId::parse("111122223333").unwrap();
         let mut root = Principal::root(account.clone());
         root.access_key_id = Some("AKIAEXAMPLE".into());
-        let shaped = Shaped { request: json!({"name": "t"}), response: json!({"x": 1}) };
+        let shaped = Shaped {
+            request: json!({"name": "t"}),
+            response: json!({"x": 1}),
+            resources: None,
+            additional: None,
+        };
         let ev = build(
             &record(
                 root,
@@ -363,6 +425,8 @@ mod tests {
         let t = chrono::DateTime::from_timestamp_millis(1_780_308_009_999).unwrap();
         assert_eq!(event_time(t), t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
         assert_eq!(event_time(chrono::DateTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = chrono::DateTime::parse_from_rfc3339("2026-02-28T23:59:07Z").unwrap().to_utc();
+        assert_eq!(event_time(t), "2026-02-28T23:59:07Z");
     }
 
     #[test]
@@ -370,6 +434,8 @@ mod tests {
         let cases = [
             ("s3", "PutObject", true),
             ("s3", "PutBucketPolicy", false),
+            ("s3", "ListObjectsV2", true),
+            ("s3", "PutObjectLockConfiguration", false),
             ("logs", "PutLogEvents", true),
             ("logs", "PutMetricFilter", false),
             ("sns", "Publish", true),

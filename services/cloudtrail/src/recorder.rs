@@ -1,17 +1,20 @@
-//! The audit sink that records every call as a CloudTrail event. Records leave the
-//! request path through a bounded channel and a writer thread that shapes them (from the
-//! model, through the injected [`Shaper`]) and stores them in batches, one transaction
-//! per batch, so recording costs a call little. When the channel is full the record is
-//! written on the caller's thread instead of being dropped.
+//! The audit sink that records every call as a CloudTrail event. Each record is shaped
+//! (from the model, through the injected [`Shaper`]) and serialized to its stored form
+//! on the caller's thread, then leaves the request path through a bounded channel to a
+//! writer thread that inserts batches, one transaction per batch. When the channel is
+//! full the record is written on the caller's thread instead of being dropped.
 
 use std::sync::{Arc, mpsc};
 
 use mamori_service::{AuditRecord, AuditSink};
 use mamori_store::Store;
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::data;
+use crate::interest::{self, Interest};
 use crate::record::{self, Shaped};
-use crate::state::{EVENTS, StoredEvent};
+use crate::state::EVENTS;
 
 /// Builds `(requestParameters, responseElements)` of a call; the binary supplies one
 /// from the service models.
@@ -23,11 +26,29 @@ pub struct Recorder {
     tx: mpsc::SyncSender<Msg>,
     store: Store,
     shaper: Shaper,
+    /// Which data events some logging trail could select.
+    interest: Interest,
+}
+
+/// A record in its stored form, ready to insert.
+struct Encoded {
+    part: String,
+    ts: i64,
+    data: bool,
+    body: Vec<u8>,
+}
+
+impl Encoded {
+    fn new(rec: &AuditRecord, shaper: &Shaper) -> Self {
+        let mut body = Vec::with_capacity(1024);
+        let data = encode(rec, shaper, &mut body);
+        Self { part: partition(rec), ts: rec.time.timestamp_millis(), data, body }
+    }
 }
 
 /// What the writer task receives.
 enum Msg {
-    Record(Arc<AuditRecord>),
+    Record(Encoded),
     /// Answered once everything sent before it is stored.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -42,7 +63,7 @@ impl Recorder {
     /// batches are not handed between tokio's blocking threads at every wake-up).
     pub fn start(store: Store, shaper: Shaper) -> Arc<Self> {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
-        let (wstore, wshaper) = (store.clone(), shaper.clone());
+        let wstore = store.clone();
         let spawned = std::thread::Builder::new().name("cloudtrail-writer".into()).spawn(move || {
             // Ends when every sender (the recorder) is gone.
             while let Ok(first) = rx.recv() {
@@ -63,7 +84,7 @@ impl Recorder {
                     next = if records.len() < BATCH { rx.try_recv().ok() } else { None };
                 }
                 if !records.is_empty()
-                    && let Err(err) = write(&wstore, &wshaper, &records)
+                    && let Err(err) = write(&wstore, &records)
                 {
                     tracing::error!(error = %err, n_events = records.len(), "failed to store CloudTrail events");
                 }
@@ -75,30 +96,44 @@ impl Recorder {
         if let Err(err) = spawned {
             tracing::error!(error = %err, "cannot start the CloudTrail writer; events are written on the request path");
         }
-        Arc::new(Self { tx, store, shaper })
+        let interest = Interest::default();
+        interest.refresh(&store);
+        Arc::new(Self { tx, store, shaper, interest })
     }
 }
 
 impl AuditSink for Recorder {
     /// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
     /// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not
-    /// show its own delivery calls in a customer's trail. Data events (PutLogEvents,
-    /// Publish, PutMetricData...) are not recorded either: AWS records them only for
-    /// trails whose selectors ask, and recording them would double the cost of every
-    /// ingestion call.
-    // GAP: a trail whose event selectors ask for data events receives none.
+    /// show its own delivery calls in a customer's trail. Data events (S3 object calls,
+    /// Publish...) are recorded only while some logging trail's selectors could select
+    /// them: otherwise they cost an ingestion call nothing.
     fn wants(&self, ctx: &mamori_service::Context, service: &str, operation: &str) -> bool {
         let internal = matches!(ctx.principal.kind, mamori_service::PrincipalKind::Service(_))
             && ctx.invoked_by.is_none();
-        !internal && !record::is_data_event(service, operation)
+        !internal && (!record::is_data_event(service, operation) || self.interest.wants(service))
+    }
+
+    fn capture(&self, service: &str, _operation: &str, value: &Value) -> Value {
+        data::capture(service, value)
     }
 
     fn record(&self, rec: &Arc<AuditRecord>) {
+        // Before the caller sees the answer, so the next data call is recorded.
+        if rec.service == "cloudtrail"
+            && rec.error.is_none()
+            && interest::CHANGING_OPS.contains(&rec.operation.as_str())
+        {
+            self.interest.refresh(&self.store);
+        }
+        // Shaped and serialized here, while the call's data is hot in this core's cache
+        // and freed by the thread that allocated it; the writer only inserts.
+        let encoded = Encoded::new(rec, &self.shaper);
         if let Err(
-            mpsc::TrySendError::Full(Msg::Record(rec))
-            | mpsc::TrySendError::Disconnected(Msg::Record(rec)),
-        ) = self.tx.try_send(Msg::Record(rec.clone()))
-            && let Err(err) = write(&self.store, &self.shaper, std::slice::from_ref(&rec))
+            mpsc::TrySendError::Full(Msg::Record(encoded))
+            | mpsc::TrySendError::Disconnected(Msg::Record(encoded)),
+        ) = self.tx.try_send(Msg::Record(encoded))
+            && let Err(err) = write(&self.store, std::slice::from_ref(&encoded))
         {
             tracing::error!(error = %err, request_id = %rec.request_id, "failed to store a CloudTrail event");
         }
@@ -126,37 +161,139 @@ pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!())
 }
 
-/// The stored form of a record.
-pub fn to_stored(rec: &AuditRecord, shaper: &Shaper) -> (String, i64, StoredEvent) {
-    let (request, response) = shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
-    let event_id = uuid::Uuid::new_v4().to_string();
-    let event = record::build_raw(rec, &Shaped { request, response }, &event_id);
-    let region = record::record_region(rec);
-    let data = record::is_data_event(rec.service, &rec.operation);
-    let stored = StoredEvent {
-        event_id,
-        event_name: rec.operation.clone(),
-        event_source: record::event_source(rec.service),
-        read_only: record::is_read_only(&rec.operation),
-        access_key_id: rec.principal.access_key_id.clone().unwrap_or_default(),
-        username: record::username(rec),
-        data,
-        record: event,
-    };
-    (format!("{}/{region}", rec.account), rec.time.timestamp_millis(), stored)
+/// A [`StoredEvent`] from borrowed parts: the same JSON, written in one pass without
+/// building the record as text first.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    event_id: &'a str,
+    event_name: &'a str,
+    event_source: &'a str,
+    read_only: bool,
+    access_key_id: &'a str,
+    username: &'a str,
+    data: bool,
+    record: record::Event<'a>,
 }
 
-fn write(
-    store: &Store,
-    shaper: &Shaper,
-    records: &[Arc<AuditRecord>],
-) -> Result<(), mamori_store::StoreError> {
+/// The shaped parts of a record's event.
+fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
+    let model = || shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
+    if data {
+        data::shape(rec, model)
+    } else {
+        let (request, response) = model();
+        let resources = data::management_resources(rec);
+        Shaped { request, response, resources, additional: None }
+    }
+}
+
+/// Writes the stored form of `rec` (the JSON of a [`StoredEvent`]) into `out`; returns
+/// whether it is a data event.
+pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
+    let data = record::is_data_event(rec.service, &rec.operation);
+    let shaped = shape(rec, shaper, data);
+    let mut id_buf = uuid::Uuid::encode_buffer();
+    let event_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
+    let time = record::EventTime::new(rec.time);
+    let source = record::event_source(rec.service);
+    let stored = StoredRef {
+        event_id,
+        event_name: &rec.operation,
+        event_source: &source,
+        read_only: record::is_read_only(&rec.operation),
+        access_key_id: rec.principal.access_key_id.as_deref().unwrap_or_default(),
+        username: record::username(rec),
+        data,
+        record: record::event(rec, &shaped, event_id, time.as_str(), &source),
+    };
+    if serde_json::to_writer(&mut *out, &stored).is_err() {
+        // Borrowed strings, numbers and JSON values always serialize.
+        tracing::error!(request_id = %rec.request_id, "cannot serialize a CloudTrail event");
+    }
+    data
+}
+
+/// The series partition of a record: `account/region`.
+fn partition(rec: &AuditRecord) -> String {
+    let region = record::record_region(rec);
+    let mut part = String::with_capacity(rec.account.as_str().len() + 1 + region.len());
+    part.push_str(rec.account.as_str());
+    part.push('/');
+    part.push_str(region);
+    part
+}
+
+fn write(store: &Store, records: &[Encoded]) -> Result<(), mamori_store::StoreError> {
     store.write(|tx| {
         for rec in records {
-            let (part, ts, stored) = to_stored(rec, shaper);
-            let stream = if stored.data { "data" } else { "management" };
-            EVENTS.append(tx, &part, stream, ts, &stored)?;
+            let stream = if rec.data { "data" } else { "management" };
+            EVENTS.append_raw(tx, &rec.part, stream, rec.ts, &rec.body)?;
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use mamori_aws::{AccountId, Region};
+    use mamori_service::Principal;
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::StoredEvent;
+
+    #[test]
+    fn encoded_events_read_back_as_stored_events() {
+        let account = AccountId::parse("111122223333").unwrap();
+        let mut principal = Principal::root(account.clone());
+        principal.access_key_id = Some("AKIAEXAMPLE".into());
+        let rec = AuditRecord {
+            service: "s3",
+            operation: "PutObject".into(),
+            account,
+            principal,
+            region: Region::parse("eu-west-1").unwrap(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: "aws-cli/2".into(),
+            request_id: "rid".into(),
+            time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            input: data::capture(
+                "s3",
+                &json!({"Bucket": "b", "Key": "a/k.txt", "Body": "aGVsbG8="}),
+            ),
+            output: Some(json!({"ETag": "\"x\""})),
+            error: None,
+            invoked_by: None,
+            internal: false,
+        };
+        let shaper: Shaper = Arc::new(|_, _, i, o| (i.clone(), o.cloned().unwrap_or_default()));
+        let mut body = Vec::new();
+        assert!(encode(&rec, &shaper, &mut body), "PutObject is a data event");
+        let ev: StoredEvent = serde_json::from_slice(&body).unwrap();
+        assert_eq!(ev.event_name, "PutObject");
+        assert_eq!(ev.event_source, "s3.amazonaws.com");
+        assert_eq!(ev.access_key_id, "AKIAEXAMPLE");
+        assert_eq!(ev.username, "root");
+        assert!(ev.data && !ev.read_only);
+        let r: Value = serde_json::from_str(ev.record.get()).unwrap();
+        assert_eq!(r["eventID"], ev.event_id.as_str());
+        assert_eq!(r["eventTime"], "2023-11-14T22:13:20Z");
+        assert_eq!(r["eventCategory"], "Data");
+        assert_eq!(r["managementEvent"], false);
+        assert_eq!(
+            r["requestParameters"],
+            json!({"bucketName": "b", "Host": "b.s3.eu-west-1.amazonaws.com", "key": "a/k.txt"})
+        );
+        assert_eq!(
+            r["resources"],
+            json!([
+                {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::b/a/k.txt"},
+                {"accountId": "111122223333", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}
+            ])
+        );
+        assert_eq!(r["additionalEventData"]["bytesTransferredIn"], 5);
+        assert!(!body.windows(8).any(|w| w == b"aGVsbG8="), "the body is never recorded");
+        assert_eq!(partition(&rec), "111122223333/eu-west-1");
+    }
 }

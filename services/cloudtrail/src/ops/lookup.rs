@@ -43,16 +43,41 @@ fn matches(ev: &StoredEvent, attr: Option<&Attribute>) -> bool {
         "Username" => ev.username == v,
         "EventSource" => ev.event_source == v,
         "AccessKeyId" => ev.access_key_id == v,
-        // GAP: events do not list their resources yet, so ResourceType and ResourceName
-        // lookups find nothing.
+        "ResourceType" => resources(ev).iter().any(|(ty, _, _)| ty == v),
+        "ResourceName" => resources(ev).iter().any(|(_, name, arn)| name == v || arn == v),
         _ => false,
     }
+}
+
+/// The (type, name, ARN) of the resources a stored event's record lists.
+fn resources(ev: &StoredEvent) -> Vec<(String, String, String)> {
+    #[derive(Deserialize)]
+    struct Record {
+        #[serde(default)]
+        resources: Vec<Resource>,
+    }
+    #[derive(Deserialize)]
+    struct Resource {
+        #[serde(rename = "type", default)]
+        ty: String,
+        #[serde(rename = "ARN", default)]
+        arn: String,
+    }
+    let rec: Record =
+        serde_json::from_str(ev.record.get()).unwrap_or(Record { resources: Vec::new() });
+    rec.resources
+        .into_iter()
+        .map(|r| {
+            let name = crate::data::resource_name(&r.ty, &r.arn).to_owned();
+            (r.ty, name, r.arn)
+        })
+        .collect()
 }
 
 /// Implements `LookupEvents`.
 ///
 /// # Gaps
-/// - `ResourceType` / `ResourceName` lookups return no events (resources are not extracted).
+/// - `ResourceType` / `ResourceName` lookups see only the resources [`crate::data`] lists.
 /// - `EventCategory=insight` returns no events (Insights are not generated).
 pub fn lookup_events(ctx: &Context, input: Value) -> Result<Value, AwsError> {
     let input: Input = parse_input(input)?;
@@ -125,7 +150,10 @@ pub fn lookup_events(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                 "EventTime": *ts as f64 / 1000.0,
                 "EventSource": ev.event_source,
                 "Username": ev.username,
-                "Resources": [],
+                "Resources": resources(ev)
+                    .into_iter()
+                    .map(|(ty, name, _)| json!({"ResourceType": ty, "ResourceName": name}))
+                    .collect::<Vec<_>>(),
                 "CloudTrailEvent": ev.record.get(),
             })
         })
