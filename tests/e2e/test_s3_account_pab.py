@@ -9,6 +9,7 @@ gets the same handler as a CLI plugin (the README describes the hosts-file alter
 import json
 import os
 import textwrap
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -90,6 +91,23 @@ def test_get_put_delete_and_errors(account_block):
     with pytest.raises(ClientError) as e:
         c.get_public_access_block(AccountId=ACCOUNT)
     assert err(e)[0] == "NoSuchPublicAccessBlockConfiguration"
+
+
+def test_cloudtrail_records_the_account_block_as_s3_does(server, account_block):
+    conf = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    rid = account_block.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=conf)[
+        "ResponseMetadata"]["RequestId"]
+    ct = server.client("cloudtrail")
+    for _ in range(100):
+        events = ct.lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "PutAccountPublicAccessBlock"}])["Events"]
+        mine = [json.loads(e["CloudTrailEvent"]) for e in events]
+        mine = [e for e in mine if e["requestID"] == rid]
+        if mine:
+            break
+        time.sleep(0.02)
+    assert mine, "PutAccountPublicAccessBlock is not in event history"
+    assert mine[0]["eventSource"] == "s3.amazonaws.com"
 
 
 def test_account_block_public_policy_applies_to_every_bucket(server, account_block):

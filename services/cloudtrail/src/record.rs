@@ -18,7 +18,8 @@ pub fn event_source(service: &str) -> Cow<'static, str> {
     let known = match service {
         "sts" => "sts.amazonaws.com",
         "iam" => "iam.amazonaws.com",
-        "s3" => "s3.amazonaws.com",
+        // S3 Control's account-level calls are S3 events in CloudTrail.
+        "s3" | "s3control" => "s3.amazonaws.com",
         "logs" => "logs.amazonaws.com",
         "cloudwatch" => "monitoring.amazonaws.com",
         "sns" => "sns.amazonaws.com",
@@ -30,6 +31,17 @@ pub fn event_source(service: &str) -> Cow<'static, str> {
         other => return Cow::Owned(format!("{other}.amazonaws.com")),
     };
     Cow::Borrowed(known)
+}
+
+/// `eventName` of a call: the operation, except where CloudTrail names it otherwise
+/// (S3 Control's account-level public access block is `PutAccountPublicAccessBlock`...).
+pub fn event_name<'a>(service: &str, operation: &'a str) -> &'a str {
+    match (service, operation) {
+        ("s3control", "GetPublicAccessBlock") => "GetAccountPublicAccessBlock",
+        ("s3control", "PutPublicAccessBlock") => "PutAccountPublicAccessBlock",
+        ("s3control", "DeletePublicAccessBlock") => "DeleteAccountPublicAccessBlock",
+        _ => operation,
+    }
 }
 
 /// Services whose events AWS records in us-east-1 whatever the caller's region.
@@ -264,7 +276,7 @@ pub fn event<'a>(
         user_identity: identity,
         event_time: time,
         event_source: source,
-        event_name: &rec.operation,
+        event_name: event_name(rec.service, &rec.operation),
         aws_region: record_region(rec),
         source_ip_address: source_ip,
         user_agent,
@@ -345,6 +357,37 @@ mod tests {
 
     fn root_again(account: &AccountId) -> Principal {
         Principal::root(account.clone())
+    }
+
+    #[test]
+    fn event_sources_and_names_follow_cloudtrail() {
+        let cases = [
+            (
+                "s3control",
+                "PutPublicAccessBlock",
+                "s3.amazonaws.com",
+                "PutAccountPublicAccessBlock",
+            ),
+            (
+                "s3control",
+                "GetPublicAccessBlock",
+                "s3.amazonaws.com",
+                "GetAccountPublicAccessBlock",
+            ),
+            (
+                "s3control",
+                "DeletePublicAccessBlock",
+                "s3.amazonaws.com",
+                "DeleteAccountPublicAccessBlock",
+            ),
+            ("s3", "PutPublicAccessBlock", "s3.amazonaws.com", "PutPublicAccessBlock"),
+            ("cloudwatch", "PutMetricAlarm", "monitoring.amazonaws.com", "PutMetricAlarm"),
+            ("kinesis", "PutRecord", "kinesis.amazonaws.com", "PutRecord"),
+        ];
+        for (service, op, source, name) in cases {
+            assert_eq!(event_source(service), source, "{service}");
+            assert_eq!(event_name(service, op), name, "{service} {op}");
+        }
     }
 
     #[test]

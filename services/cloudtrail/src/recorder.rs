@@ -198,7 +198,7 @@ pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
     let source = record::event_source(rec.service);
     let stored = StoredRef {
         event_id,
-        event_name: &rec.operation,
+        event_name: record::event_name(rec.service, &rec.operation),
         event_source: &source,
         read_only: record::is_read_only(&rec.operation),
         access_key_id: rec.principal.access_key_id.as_deref().unwrap_or_default(),
