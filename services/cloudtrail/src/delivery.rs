@@ -8,6 +8,7 @@
 //! and reported by GetTrailStatus meanwhile.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use mamori_aws::{AccountId, Region};
@@ -28,8 +29,37 @@ const MAX_BYTES: usize = 1_048_576;
 /// PutLogEvents refuses batches spanning more than 24 hours.
 const MAX_SPAN_MS: i64 = 24 * 3600 * 1000;
 
+/// One delivery run at a time: the scheduled one and those an import asks for would
+/// otherwise read the same cursor and deliver the same events twice.
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Set when a run was asked for while one was going; the running one goes round again.
+static ASKED: AtomicBool = AtomicBool::new(false);
+
+/// Starts a delivery run now rather than at the next interval (after an import, so its
+/// records reach the log groups while the next batch is being stored). With the manual
+/// clock nothing happens before the clock moves, as for every other task.
+pub fn deliver_soon(dispatcher: &Arc<Dispatcher>) {
+    if dispatcher.clock().as_manual().is_some() {
+        return;
+    }
+    ASKED.store(true, Ordering::SeqCst);
+    let d = dispatcher.clone();
+    tokio::spawn(async move {
+        // A run in progress sees ASKED when it finishes and goes round again.
+        let Ok(_running) = RUNNING.try_lock() else { return };
+        while ASKED.swap(false, Ordering::SeqCst) {
+            deliver_all_locked(&d, d.clock().now()).await;
+        }
+    });
+}
+
 /// Delivers what every logging trail has not delivered yet.
 pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
+    let _running = RUNNING.lock().await;
+    deliver_all_locked(dispatcher, now).await;
+}
+
+async fn deliver_all_locked(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     let trails = match dispatcher.store().read(|tx| TRAILS.everywhere(tx)) {
         Ok(t) => t,
         Err(err) => {
