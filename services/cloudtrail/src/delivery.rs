@@ -128,7 +128,7 @@ async fn deliver_trail(dispatcher: &Arc<Dispatcher>, mut trail: Trail, now: Date
     let mut events: Vec<(i64, String)> = records
         .into_iter()
         .filter(|r| selected(&trail, &r.value))
-        .map(|r| (r.ts, r.value.record.get().to_owned()))
+        .map(|r| (r.ts, String::from(Box::<str>::from(r.value.record))))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);
     let stream = format!("{account}_CloudTrail_{region}");
@@ -188,8 +188,16 @@ async fn put_all(
         trail.status.logs_stream_created = true;
     }
     for batch in batches(events) {
-        let log_events: Vec<Value> =
-            batch.iter().map(|(ts, msg)| json!({"timestamp": ts, "message": msg})).collect();
+        // Built by hand so each message moves into the input instead of being copied.
+        let log_events: Vec<Value> = batch
+            .into_iter()
+            .map(|(ts, msg)| {
+                let mut ev = serde_json::Map::with_capacity(2);
+                ev.insert("timestamp".into(), Value::from(ts));
+                ev.insert("message".into(), Value::String(msg));
+                Value::Object(ev)
+            })
+            .collect();
         let input =
             json!({"logGroupName": group, "logStreamName": stream, "logEvents": log_events});
         if let Err(e) = call("PutLogEvents", input).await {

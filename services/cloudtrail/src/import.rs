@@ -195,10 +195,12 @@ pub fn import_records(
         }
     }
     store.write(|tx| {
-        for (part, ts, ev) in &rows {
-            EVENTS.append(tx, part, if ev.data { "data" } else { "management" }, *ts, ev)?;
-        }
-        Ok::<_, mamori_store::StoreError>(())
+        EVENTS.append_all(
+            tx,
+            rows.iter().map(|(part, ts, ev)| {
+                (part.as_str(), if ev.data { "data" } else { "management" }, *ts, ev)
+            }),
+        )
     })?;
     report.imported = rows.len();
     Ok(report)
