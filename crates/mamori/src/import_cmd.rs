@@ -94,8 +94,12 @@ struct LogFile<'a> {
 /// The records of a log file's text, or what is wrong with it (with the line and column
 /// of a JSON error).
 fn split_records(text: &str) -> Result<Vec<&RawValue>, String> {
-    let doc: LogFile<'_> = serde_json::from_str(text)
-        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    let doc: LogFile<'_> = serde_json::from_str(text).map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        let why = e.to_string();
+        let why = why.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&why);
+        format!("line {line}, column {column}: {why}")
+    })?;
     doc.records.ok_or_else(|| "not a CloudTrail log file: no \"Records\" list".into())
 }
 
@@ -203,8 +207,8 @@ fn read_all(
     outcome
 }
 
-/// The shift that makes the newest record happen now, read in a first pass.
-fn rebase_shift(files: &[PathBuf]) -> Option<i64> {
+/// The shift that makes the newest record happen at `now`, read in a first pass.
+fn rebase_shift(files: &[PathBuf], now: DateTime<Utc>) -> Option<i64> {
     // GAP: `--rebase-time` reads (and gunzips) every file twice, once to find the newest
     // eventTime before any record is sent; imports with it take about a third longer.
     let newest = files
@@ -212,7 +216,7 @@ fn rebase_shift(files: &[PathBuf]) -> Option<i64> {
         .filter_map(|f| read_text(f).ok())
         .filter_map(|text| split_records(&text).ok().and_then(|r| newest_time(&r)))
         .max()?;
-    Some((Utc::now() - newest).num_seconds())
+    Some((now - newest).num_seconds())
 }
 
 /// Runs the import; returns the number of problems reported.
@@ -221,7 +225,14 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<usize> {
     for p in &args.paths {
         collect(p, &mut files, true)?;
     }
-    let shift = if args.rebase_time { rebase_shift(&files) } else { None };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let shift = if args.rebase_time {
+        // "Now" is the server's clock (which may be a manual one), not this machine's.
+        let now = runtime.block_on(server_now(&args.endpoint)).unwrap_or_else(Utc::now);
+        rebase_shift(&files, now)
+    } else {
+        None
+    };
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("importing {bar:30} {pos}/{len} files {msg}")
@@ -232,7 +243,6 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<usize> {
         let (files, bar, batch) = (files.clone(), bar.clone(), args.batch.max(1));
         std::thread::spawn(move || read_all(&files, shift, batch, &bar, &tx))
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let sent = runtime.block_on(send_all(args, rx, &bar));
     let read = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
     bar.finish_and_clear();
@@ -243,6 +253,19 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<usize> {
     let problems = read.problems + rejected.len();
     eprintln!("imported {imported} records from {} files ({problems} problems)", files.len());
     Ok(problems)
+}
+
+/// The server's clock, from its health endpoint.
+async fn server_now(endpoint: &str) -> Option<DateTime<Utc>> {
+    let uri: http::Uri =
+        format!("{}/_mamori/health", endpoint.trim_end_matches('/')).parse().ok()?;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let resp = client.get(uri).await.ok()?;
+    let bytes = resp.into_body().collect().await.ok()?.to_bytes();
+    let health: Value = serde_json::from_slice(&bytes).ok()?;
+    let now = DateTime::parse_from_rfc3339(health["now"].as_str()?).ok()?;
+    Some(now.with_timezone(&Utc))
 }
 
 /// Sends the batches with up to `--parallel` requests in flight.
