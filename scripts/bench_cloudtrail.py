@@ -95,7 +95,8 @@ def main():
             logs.put_metric_filter(logGroupName="CloudTrail/bench", filterName=name, filterPattern=pattern,
                                    metricTransformations=[{"metricName": name, "metricNamespace": "LogMetrics", "metricValue": "1"}])
         arn = logs.describe_log_groups(logGroupNamePrefix="CloudTrail/bench")["logGroups"][0]["arn"]
-        ct.create_trail(Name="bench", S3BucketName="b", CloudWatchLogsLogGroupArn=arn,
+        from trail_bucket import trail_bucket
+        ct.create_trail(Name="bench", S3BucketName=trail_bucket(s), CloudWatchLogsLogGroupArn=arn,
                         CloudWatchLogsRoleArn="arn:aws:iam::000000000000:role/CT")
         ct.start_logging(Name="bench")
         lat = []

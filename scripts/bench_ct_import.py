@@ -109,6 +109,8 @@ def run_one(binary, files, n, base, extra):
         return t_import, t_all, server_cpu, cli_cpu
     finally:
         s.stop()
+        if os.environ.get("KEEP_LOG"):
+            shutil.copy(s.log_path, os.environ["KEEP_LOG"])
         shutil.rmtree(s.data_dir, ignore_errors=True)
 
 

@@ -198,8 +198,9 @@ async fn put_all(
                 Value::Object(ev)
             })
             .collect();
-        let input =
-            json!({"logGroupName": group, "logStreamName": stream, "logEvents": log_events});
+        // Not `json!`, which would copy every event again.
+        let mut input = json!({"logGroupName": group, "logStreamName": stream});
+        input["logEvents"] = Value::Array(log_events);
         if let Err(e) = call("PutLogEvents", input).await {
             if e.code == "ResourceNotFoundException" {
                 // The stream (or group) went away: create it again next time.
