@@ -7,7 +7,8 @@ every imported record. Reports wall time and the CPU seconds of the server and o
 Several binaries can be given (e.g. a base build and the new one); they are run
 alternately, `--rounds` times each, on the same generated files.
 
-Usage: .venv/bin/python scripts/bench_ct_import.py [--records N] [--rounds R] BIN [BIN ...]"""
+Usage: .venv/bin/python scripts/bench_ct_import.py [--records N] [--rounds R] [--on-disk] BIN [BIN ...]
+(PERF_OUT=/tmp/x records perf profiles of the server and the CLI; KEEP_LOG=/tmp/x.log keeps the server's log.)"""
 
 import argparse
 import gzip
@@ -64,7 +65,7 @@ def run_one(binary, files, n, base, extra):
     import conftest
     conftest.BINARY = Path(binary)
     from cis import CIS_FILTERS
-    s = conftest.Server("--in-memory", *extra, name="ct-import")
+    s = conftest.Server(*extra, name="ct-import")
     try:
         logs, ct, cw = s.client("logs"), s.client("cloudtrail"), s.client("cloudwatch")
         logs.create_log_group(logGroupName="CloudTrail/bench")
@@ -119,6 +120,7 @@ def main():
     ap.add_argument("--records", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--server-arg", action="append", default=[])
+    ap.add_argument("--on-disk", action="store_true", help="the on-disk store (default: --in-memory)")
     ap.add_argument("binaries", nargs="+")
     args = ap.parse_args()
     n, per_file = args.records, 1000
@@ -132,7 +134,7 @@ def main():
     try:
         for r in range(args.rounds):
             for b in args.binaries:
-                t_import, t_all, scpu, ccpu = run_one(b, tmp, n, base, args.server_arg)
+                t_import, t_all, scpu, ccpu = run_one(b, tmp, n, base, args.server_arg + ([] if args.on_disk else ["--in-memory"]))
                 print(f"round {r + 1} {b}: CLI done {t_import:.2f} s, CIS 3.1 counts all in {t_all:.2f} s "
                       f"= {n / t_all:,.0f} events/s; server {scpu:.2f} CPU-s, CLI {ccpu:.2f} CPU-s, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)

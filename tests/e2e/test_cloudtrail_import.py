@@ -80,6 +80,10 @@ def test_broken_files_are_reported_by_file_and_line_and_the_rest_arrive(server, 
         LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": f"{uid}-7"}])["Events"][0]
     assert json.loads(ev["CloudTrailEvent"]) == rec(uid, 7, t) | {"requestID": json.loads(ev["CloudTrailEvent"])["requestID"]}
     assert ev["AccessKeyId"] == "AKIAIMPORTTEST" and ev["ReadOnly"] == "true"
+    # A pretty-printed file's records are stored compact, as CloudTrail writes them.
+    pretty = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": f"{uid}-300"}])["Events"][0]["CloudTrailEvent"]
+    assert "\n" not in pretty and json.loads(pretty)["requestParameters"] == {"maxResults": 300}
 
 
 def test_import_needs_the_root_user(server, tmp_path):

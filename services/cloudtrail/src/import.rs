@@ -110,6 +110,28 @@ fn username(id: &Identity<'_>) -> String {
     }
 }
 
+/// A pretty-printed record (from a file someone reformatted) made compact, as CloudTrail
+/// writes records: whitespace outside strings is dropped; strings are kept as they are.
+fn compact(raw: &str) -> Result<Box<RawValue>, serde_json::Error> {
+    let mut out = String::with_capacity(raw.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    RawValue::from_string(out)
+}
+
 /// The stored form of one record (partition, time, event), or why it is refused.
 fn to_stored(
     rec: &RawValue,
@@ -149,8 +171,10 @@ fn to_stored(
             out.push_str(&raw[..at]);
             out.push_str(&new);
             out.push_str(&raw[at + old.get().len()..]);
-            RawValue::from_string(out).map_err(|_| "not a CloudTrail record")?
+            let out = if out.contains('\n') { compact(&out) } else { RawValue::from_string(out) };
+            out.map_err(|_| "not a CloudTrail record")?
         }
+        _ if raw.contains('\n') => compact(raw).map_err(|_| "not a CloudTrail record")?,
         _ => rec.to_owned(),
     };
     let data = text(f.event_category).as_deref() == Some("Data")
@@ -248,6 +272,18 @@ mod tests {
         let mut want = good.clone();
         want["eventTime"] = json!("2023-01-02T00:00:00Z");
         assert_eq!(rec, want, "the rest of the record is kept as it came");
+    }
+
+    #[test]
+    fn pretty_printed_records_are_stored_compact() {
+        let pretty = "{\n  \"eventTime\": \"2023-01-01T00:00:00Z\",\n  \"eventName\": \"A \\\" b\",\n  \"eventSource\": \"s\",\n  \"awsRegion\": \"r\",\n  \"recipientAccountId\": \"111122223333\",\n  \"requestParameters\": {\"k\": [1, 2], \"t\": \"x  y\"}\n}";
+        let rec: &RawValue = serde_json::from_str(pretty).unwrap();
+        let (_, _, ev) = to_stored(rec, None).unwrap();
+        assert_eq!(
+            ev.record.get(),
+            r#"{"eventTime":"2023-01-01T00:00:00Z","eventName":"A \" b","eventSource":"s","awsRegion":"r","recipientAccountId":"111122223333","requestParameters":{"k":[1,2],"t":"x  y"}}"#
+        );
+        assert_eq!(ev.event_name, "A \" b");
     }
 
     #[test]
