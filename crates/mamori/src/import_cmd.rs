@@ -119,6 +119,9 @@ fn newest_time(records: &[&RawValue]) -> Option<DateTime<Utc>> {
         .max()
 }
 
+/// Most bytes of records in one request body.
+const MAX_BODY: usize = 16 << 20;
+
 /// One request body and where its records came from, to report rejections by file.
 struct Batch {
     body: Vec<u8>,
@@ -168,6 +171,7 @@ struct ReadOutcome {
 /// that cannot be read or parsed is reported by name (and line) and skipped.
 fn read_all(
     files: &[PathBuf],
+    texts: Option<Vec<Result<String, String>>>,
     shift: Option<i64>,
     batch_size: usize,
     bar: &ProgressBar,
@@ -175,13 +179,22 @@ fn read_all(
 ) -> ReadOutcome {
     let mut outcome = ReadOutcome::default();
     let mut batch = Batch::new(shift);
+    let mut texts = texts.map(Vec::into_iter);
     for file in files {
-        let text = read_text(file);
+        let text = texts.as_mut().and_then(Iterator::next).unwrap_or_else(|| read_text(file));
         let records = text.as_deref().map_err(Clone::clone).and_then(split_records);
         match records {
             Ok(records) => {
                 let file = Arc::new(file.clone());
                 for (i, rec) in records.iter().enumerate() {
+                    // Bodies stay well under the server's default limit (64 MiB) whatever
+                    // the records' size.
+                    if batch.records > 0 && batch.body.len() + rec.get().len() > MAX_BODY {
+                        let full = std::mem::replace(&mut batch, Batch::new(shift));
+                        if out.blocking_send(full.finish()).is_err() {
+                            return outcome;
+                        }
+                    }
                     if i == 0 || batch.records == 0 {
                         batch.origins.push((batch.records, file.clone(), i));
                     }
@@ -207,16 +220,33 @@ fn read_all(
     outcome
 }
 
-/// The shift that makes the newest record happen at `now`, read in a first pass.
-fn rebase_shift(files: &[PathBuf], now: DateTime<Utc>) -> Option<i64> {
-    // GAP: `--rebase-time` reads (and gunzips) every file twice, once to find the newest
-    // eventTime before any record is sent; imports with it take about a third longer.
-    let newest = files
-        .iter()
-        .filter_map(|f| read_text(f).ok())
-        .filter_map(|text| split_records(&text).ok().and_then(|r| newest_time(&r)))
-        .max()?;
-    Some((now - newest).num_seconds())
+/// Most bytes of file text `--rebase-time` keeps from its first pass for the second.
+const KEEP_TEXT: usize = 256 << 20;
+
+/// The shift that makes the newest record happen at `now`, read in a first pass, and the
+/// texts of the files when they fit in [`KEEP_TEXT`] (so they are not read twice).
+fn rebase_shift(
+    files: &[PathBuf],
+    now: DateTime<Utc>,
+) -> (Option<i64>, Option<Vec<Result<String, String>>>) {
+    // GAP: beyond 256 MiB of text `--rebase-time` reads (and gunzips) every file twice,
+    // once to find the newest eventTime before any record is sent.
+    let (mut newest, mut kept, mut size) = (None, Some(Vec::new()), 0usize);
+    for file in files {
+        let text = read_text(file);
+        if let Ok(t) = &text {
+            let found = split_records(t).ok().and_then(|r| newest_time(&r));
+            newest = newest.max(found);
+            size += t.len();
+        }
+        if size > KEEP_TEXT {
+            kept = None;
+        }
+        if let Some(k) = kept.as_mut() {
+            k.push(text);
+        }
+    }
+    (newest.map(|n| (now - n).num_seconds()), kept)
 }
 
 /// Runs the import; returns the number of problems reported.
@@ -226,12 +256,12 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<usize> {
         collect(p, &mut files, true)?;
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let shift = if args.rebase_time {
+    let (shift, texts) = if args.rebase_time {
         // "Now" is the server's clock (which may be a manual one), not this machine's.
         let now = runtime.block_on(server_now(&args.endpoint)).unwrap_or_else(Utc::now);
         rebase_shift(&files, now)
     } else {
-        None
+        (None, None)
     };
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
@@ -241,7 +271,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<usize> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(args.parallel.max(1));
     let reader = {
         let (files, bar, batch) = (files.clone(), bar.clone(), args.batch.max(1));
-        std::thread::spawn(move || read_all(&files, shift, batch, &bar, &tx))
+        std::thread::spawn(move || read_all(&files, texts, shift, batch, &bar, &tx))
     };
     let sent = runtime.block_on(send_all(args, rx, &bar));
     let read = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
@@ -374,6 +404,23 @@ mod tests {
         let err = split_records("{\"Records\": [\n  {\"eventTime\": 1,\n").unwrap_err();
         assert!(err.starts_with("line 3,"), "{err}");
         assert!(split_records("{\"other\": []}").unwrap_err().contains("no \"Records\""));
+    }
+
+    #[test]
+    fn rebase_reads_each_file_once_and_keeps_problems_for_the_report() {
+        let dir = std::env::temp_dir().join(format!("mamori-rebase-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+        std::fs::write(&a, r#"{"Records": [{"eventTime": "2023-01-01T00:00:00Z"}, {"eventTime": "2023-01-01T00:10:00Z"}]}"#).unwrap();
+        std::fs::write(&b, "{\"Records\": [").unwrap();
+        let now = DateTime::parse_from_rfc3339("2023-01-02T00:10:00Z").unwrap().with_timezone(&Utc);
+        let (shift, kept) = rebase_shift(&[a.clone(), b.clone()], now);
+        assert_eq!(shift, Some(86_400));
+        let kept = kept.unwrap();
+        assert_eq!(kept.len(), 2);
+        assert!(kept[0].as_ref().is_ok_and(|t| t.contains("00:10:00Z")));
+        assert!(split_records(kept[1].as_ref().unwrap()).is_err(), "reported in the second pass");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
