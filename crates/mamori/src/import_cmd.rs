@@ -232,7 +232,13 @@ fn rebase_shift(
     // GAP: beyond 256 MiB of text `--rebase-time` reads (and gunzips) every file twice,
     // once to find the newest eventTime before any record is sent.
     let (mut newest, mut kept, mut size) = (None, Some(Vec::new()), 0usize);
+    let bar = ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("finding the newest event {bar:30} {pos}/{len} files")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     for file in files {
+        bar.inc(1);
         let text = read_text(file);
         if let Ok(t) = &text {
             let found = split_records(t).ok().and_then(|r| newest_time(&r));
@@ -246,6 +252,7 @@ fn rebase_shift(
             k.push(text);
         }
     }
+    bar.finish_and_clear();
     (newest.map(|n| (now - n).num_seconds()), kept)
 }
 
