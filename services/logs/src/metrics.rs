@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use mamori_aws::{AccountId, Region};
@@ -172,23 +173,33 @@ pub struct DeliveryState {
     failures: u32,
 }
 
-/// The shared delivery state (a lock, so deliveries never overlap and no datapoint is
-/// sent twice by two of them).
-pub type SharedDelivery = Arc<tokio::sync::Mutex<DeliveryState>>;
+/// Deliveries: a lock, so they never overlap and no datapoint is sent twice by two of
+/// them, and a flag for a delivery asked for while one was running.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    state: tokio::sync::Mutex<DeliveryState>,
+    asked: AtomicBool,
+}
+
+/// The shared delivery state.
+pub type SharedDelivery = Arc<Delivery>;
 
 /// Sends outbox datapoints to CloudWatch, oldest first, deleting each batch CloudWatch
 /// accepted. After a failure the outbox is retried with a growing delay (5 s doubling up
 /// to 5 minutes of clock time), and the failure is logged with the filters and metrics
 /// that wait.
 pub async fn deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>, now: DateTime<Utc>) {
-    let mut state = delivery.lock().await;
+    let mut state = delivery.state.lock().await;
     run_delivery(&mut state, d, now).await;
 }
 
-/// Like [`deliver`], but does nothing when a delivery is already running (the running one
-/// will pick up new entries).
+/// Like [`deliver`], but leaves the work to a delivery already running, which then goes
+/// round again for the entries written since it read the outbox (without that they would
+/// wait for the next scheduled delivery, up to 5 s).
 pub async fn try_deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>) {
-    if let Ok(mut state) = delivery.try_lock() {
+    delivery.asked.store(true, Ordering::SeqCst);
+    let Ok(mut state) = delivery.state.try_lock() else { return };
+    while delivery.asked.swap(false, Ordering::SeqCst) {
         run_delivery(&mut state, d, d.clock().now()).await;
     }
 }
