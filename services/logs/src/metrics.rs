@@ -195,14 +195,23 @@ pub async fn deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>, now: DateTi
 
 /// Like [`deliver`], but leaves the work to a delivery already running, which then goes
 /// round again for the entries written since it read the outbox (without that they would
-/// wait for the next scheduled delivery, up to 5 s).
+/// wait for the next scheduled delivery, up to 5 s). A round again first waits
+/// [`GATHER`], so a steady stream of batches makes a few calls a second, not one a batch.
 pub async fn try_deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>) {
     delivery.asked.store(true, Ordering::SeqCst);
     let Ok(mut state) = delivery.state.try_lock() else { return };
+    let mut again = false;
     while delivery.asked.swap(false, Ordering::SeqCst) {
+        if again {
+            tokio::time::sleep(GATHER).await;
+        }
+        again = true;
         run_delivery(&mut state, d, d.clock().now()).await;
     }
 }
+
+/// How long a delivery going round again lets new datapoints gather.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateTime<Utc>) {
     if state.retry_at.is_some_and(|t| now < t) {
