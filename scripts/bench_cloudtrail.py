@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("MAMORI_BIN", str(ROOT / "target" / "release" / "mamori"))
 from conftest import Server  # noqa: E402
 from cis import CIS_FILTERS  # noqa: E402
-from trail_bucket import logs_role  # noqa: E402
+from trail_bucket import logs_role, trail_bucket  # noqa: E402
 from bench_server import signed_lua, wrk  # noqa: E402
 
 def throughput(server, seconds=8):
@@ -96,7 +96,7 @@ def main():
             logs.put_metric_filter(logGroupName="CloudTrail/bench", filterName=name, filterPattern=pattern,
                                    metricTransformations=[{"metricName": name, "metricNamespace": "LogMetrics", "metricValue": "1"}])
         arn = logs.describe_log_groups(logGroupNamePrefix="CloudTrail/bench")["logGroups"][0]["arn"]
-        ct.create_trail(Name="bench", S3BucketName="b", CloudWatchLogsLogGroupArn=arn,
+        ct.create_trail(Name="bench", S3BucketName=trail_bucket(s), CloudWatchLogsLogGroupArn=arn,
                         CloudWatchLogsRoleArn=logs_role(s, arn))
         ct.start_logging(Name="bench")
         lat = []

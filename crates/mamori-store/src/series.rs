@@ -74,6 +74,58 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         Ok(tx.tx.last_insert_rowid())
     }
 
+    /// Appends many records, as [`Series::append`] does one by one, with multi-row
+    /// inserts (fewer statement runs and one body buffer per chunk). Rows are
+    /// `(partition, stream, ts, value)`; ids increase in row order.
+    pub fn append_all<'v>(
+        &self,
+        tx: &Tx<'_>,
+        rows: impl IntoIterator<Item = (&'v str, &'v str, i64, &'v T)>,
+    ) -> Result<()>
+    where
+        T: 'v,
+    {
+        let mut buf = Vec::new();
+        let mut chunk: Vec<(&str, &str, i64, std::ops::Range<usize>)> = Vec::with_capacity(CHUNK);
+        for (part, stream, ts, value) in rows {
+            let start = buf.len();
+            serde_json::to_writer(&mut buf, value)?;
+            chunk.push((part, stream, ts, start..buf.len()));
+            if chunk.len() == CHUNK {
+                self.insert_chunk(tx, &chunk, &buf)?;
+                chunk.clear();
+                buf.clear();
+            }
+        }
+        self.insert_chunk(tx, &chunk, &buf)
+    }
+
+    fn insert_chunk(
+        &self,
+        tx: &Tx<'_>,
+        rows: &[(&str, &str, i64, std::ops::Range<usize>)],
+        buf: &[u8],
+    ) -> Result<()> {
+        if rows.len() < CHUNK {
+            // A short tail: one cached single-row statement rather than a statement per length.
+            let mut stmt = tx.tx.prepare_cached(
+                "INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (part, stream, ts, body) in rows {
+                stmt.execute(params![self.ns, part, stream, ts, &buf[body.clone()]])?;
+            }
+            return Ok(());
+        }
+        let mut stmt = tx.tx.prepare_cached(&CHUNK_SQL)?;
+        let bodies: Vec<&[u8]> = rows.iter().map(|r| &buf[r.3.clone()]).collect();
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 5);
+        for (row, body) in rows.iter().zip(&bodies) {
+            args.extend([&self.ns as &dyn rusqlite::ToSql, &row.0, &row.1, &row.2, body]);
+        }
+        stmt.execute(args.as_slice())?;
+        Ok(())
+    }
+
     /// Records of `streams` (all streams when empty) with `start <= ts < end`, ordered by
     /// (ts, id), starting after the cursor `(ts, id)`, at most `limit`; newest first when
     /// `backward`.
@@ -222,23 +274,31 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
     }
 }
 
+/// Rows per multi-row insert of [`Series::append_all`] (5 parameters each, well under
+/// SQLite's limit of 32,766).
+const CHUNK: usize = 32;
+
+/// The multi-row insert of [`CHUNK`] rows.
+static CHUNK_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let rows = vec!["(?, ?, ?, ?, ?)"; CHUNK].join(", ");
+    format!("INSERT INTO series (ns, part, stream, ts, body) VALUES {rows}")
+});
+
 /// Reads `(id, stream, ts, body)` rows into records.
 fn read_records<T: DeserializeOwned>(
     stmt: &mut rusqlite::CachedStatement<'_>,
     args: impl rusqlite::Params,
 ) -> Result<Vec<Record<T>>> {
-    let rows = stmt.query_map(args, |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, Vec<u8>>(3)?,
-        ))
-    })?;
+    let mut rows = stmt.query(args)?;
     let mut res = Vec::new();
-    for row in rows {
-        let (id, stream, ts, body) = row?;
-        res.push(Record { id, stream, ts, value: serde_json::from_slice(&body)? });
+    while let Some(r) = rows.next()? {
+        // The body is parsed where SQLite holds it, without copying it out first.
+        let body = r.get_ref(3)?;
+        let body = body.as_blob().or_else(|_| body.as_str().map(str::as_bytes)).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, body.data_type(), Box::new(e))
+        })?;
+        let value = serde_json::from_slice(body)?;
+        res.push(Record { id: r.get(0)?, stream: r.get(1)?, ts: r.get(2)?, value });
     }
     Ok(res)
 }
@@ -270,6 +330,36 @@ mod tests {
         assert!(since.contains("series_by_id") && !since.contains("TEMP B-TREE"), "{since}");
         let last = plan("SELECT COALESCE(MAX(id), 0) FROM series WHERE ns = 'a' AND part = 'b'");
         assert!(last.contains("series_by_id"), "{last}");
+    }
+
+    #[test]
+    fn append_all_matches_append() {
+        let store = Store::in_memory().unwrap();
+        let values: Vec<String> = (0..CHUNK * 2 + 5).map(|i| format!("v{i}")).collect();
+        store
+            .write(|tx| {
+                EVENTS.append(tx, "p", "a", 0, &"first".to_owned())?;
+                let rows = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (if i % 2 == 0 { "p" } else { "q" }, "s", i as i64, v));
+                EVENTS.append_all(tx, rows)?;
+                EVENTS.append_all(tx, std::iter::empty())
+            })
+            .unwrap();
+        let p = store.read(|tx| EVENTS.since_id(tx, "p", 0, 1000)).unwrap();
+        let q = store.read(|tx| EVENTS.since_id(tx, "q", 0, 1000)).unwrap();
+        assert_eq!(p.len() + q.len(), values.len() + 1);
+        assert_eq!(p[0].value, "first");
+        let mut got: Vec<(i64, i64, String)> =
+            p[1..].iter().chain(&q).map(|r| (r.id, r.ts, r.value.clone())).collect();
+        got.sort();
+        // In row order: ids increase with the row index, and each value kept its time.
+        assert!(got.windows(2).all(|w| w[0].1 < w[1].1));
+        for (i, (_, ts, v)) in got.iter().enumerate() {
+            assert_eq!((*ts, v.as_str()), (i as i64, values[i].as_str()));
+        }
+        assert!(q.iter().all(|r| r.stream == "s" && r.ts % 2 == 1));
     }
 
     #[test]

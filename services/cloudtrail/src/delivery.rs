@@ -8,6 +8,7 @@
 //! and reported by GetTrailStatus meanwhile.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use mamori_aws::{AccountId, Region};
@@ -28,8 +29,49 @@ const MAX_BYTES: usize = 1_048_576;
 /// PutLogEvents refuses batches spanning more than 24 hours.
 const MAX_SPAN_MS: i64 = 24 * 3600 * 1000;
 
-/// Delivers what every logging trail has not delivered yet.
+/// One delivery run at a time: the scheduled one and those an import asks for would
+/// otherwise read the same cursor and deliver the same events twice.
+static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Set when a run was asked for while one was going; the running one goes round again.
+static ASKED: AtomicBool = AtomicBool::new(false);
+
+/// Starts a delivery run now rather than at the next interval (after an import, so its
+/// records reach the log groups while the next batch is being stored). With the manual
+/// clock nothing happens before the clock moves, as for every other task.
+pub fn deliver_soon(dispatcher: &Arc<Dispatcher>) {
+    if dispatcher.clock().as_manual().is_some() {
+        return;
+    }
+    ASKED.store(true, Ordering::SeqCst);
+    let d = dispatcher.clone();
+    tokio::spawn(async move {
+        // A run in progress sees ASKED when it finishes and goes round again.
+        let Ok(_running) = RUNNING.try_lock() else { return };
+        while ASKED.swap(false, Ordering::SeqCst) {
+            deliver_all_locked(&d, d.clock().now()).await;
+        }
+    });
+}
+
+/// Delivers what every logging trail has not delivered yet. With the real clock, when a
+/// run an import asked for is going, that run goes round again instead: the scheduler
+/// (which runs one task at a time) is not held up for as long as a large import takes to
+/// deliver. With the manual clock (where imports ask for nothing) a run waits its turn,
+/// so an advance has delivered everything when it returns.
 pub async fn deliver_all(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
+    let _running = if dispatcher.clock().as_manual().is_some() {
+        RUNNING.lock().await
+    } else {
+        let Ok(running) = RUNNING.try_lock() else {
+            ASKED.store(true, Ordering::SeqCst);
+            return;
+        };
+        running
+    };
+    deliver_all_locked(dispatcher, now).await;
+}
+
+async fn deliver_all_locked(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
     let trails = match dispatcher.store().read(|tx| TRAILS.everywhere(tx)) {
         Ok(t) => t,
         Err(err) => {
@@ -115,7 +157,7 @@ async fn deliver_trail(
     let mut events: Vec<(i64, String)> = records
         .into_iter()
         .filter(|r| selected(&trail, &r.value))
-        .map(|r| (r.ts, r.value.record.get().to_owned()))
+        .map(|r| (r.ts, String::from(Box::<str>::from(r.value.record))))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);
     // One stream per region of the events, in the home region's group.
@@ -179,10 +221,19 @@ async fn put_all(
         trail.status.logs_streams.push(stream.to_owned());
     }
     for batch in batches(events) {
-        let log_events: Vec<Value> =
-            batch.iter().map(|(ts, msg)| json!({"timestamp": ts, "message": msg})).collect();
-        let input =
-            json!({"logGroupName": group, "logStreamName": stream, "logEvents": log_events});
+        // Built by hand so each message moves into the input instead of being copied.
+        let log_events: Vec<Value> = batch
+            .into_iter()
+            .map(|(ts, msg)| {
+                let mut ev = serde_json::Map::with_capacity(2);
+                ev.insert("timestamp".into(), Value::from(ts));
+                ev.insert("message".into(), Value::String(msg));
+                Value::Object(ev)
+            })
+            .collect();
+        // Not `json!`, which would copy every event again.
+        let mut input = json!({"logGroupName": group, "logStreamName": stream});
+        input["logEvents"] = Value::Array(log_events);
         if let Err(e) = call("PutLogEvents", input).await {
             if e.code == "ResourceNotFoundException" {
                 // The stream (or group) went away: create it again next time.

@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use mamori_aws::{AccountId, Region};
@@ -172,26 +173,45 @@ pub struct DeliveryState {
     failures: u32,
 }
 
-/// The shared delivery state (a lock, so deliveries never overlap and no datapoint is
-/// sent twice by two of them).
-pub type SharedDelivery = Arc<tokio::sync::Mutex<DeliveryState>>;
+/// Deliveries: a lock, so they never overlap and no datapoint is sent twice by two of
+/// them, and a flag for a delivery asked for while one was running.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    state: tokio::sync::Mutex<DeliveryState>,
+    asked: AtomicBool,
+}
+
+/// The shared delivery state.
+pub type SharedDelivery = Arc<Delivery>;
 
 /// Sends outbox datapoints to CloudWatch, oldest first, deleting each batch CloudWatch
 /// accepted. After a failure the outbox is retried with a growing delay (5 s doubling up
 /// to 5 minutes of clock time), and the failure is logged with the filters and metrics
 /// that wait.
 pub async fn deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>, now: DateTime<Utc>) {
-    let mut state = delivery.lock().await;
+    let mut state = delivery.state.lock().await;
     run_delivery(&mut state, d, now).await;
 }
 
-/// Like [`deliver`], but does nothing when a delivery is already running (the running one
-/// will pick up new entries).
+/// Like [`deliver`], but leaves the work to a delivery already running, which then goes
+/// round again for the entries written since it read the outbox (without that they would
+/// wait for the next scheduled delivery, up to 5 s). A round again first waits
+/// [`GATHER`], so a steady stream of batches makes a few calls a second, not one a batch.
 pub async fn try_deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>) {
-    if let Ok(mut state) = delivery.try_lock() {
+    delivery.asked.store(true, Ordering::SeqCst);
+    let Ok(mut state) = delivery.state.try_lock() else { return };
+    let mut again = false;
+    while delivery.asked.swap(false, Ordering::SeqCst) {
+        if again {
+            tokio::time::sleep(GATHER).await;
+        }
+        again = true;
         run_delivery(&mut state, d, d.clock().now()).await;
     }
 }
+
+/// How long a delivery going round again lets new datapoints gather.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateTime<Utc>) {
     if state.retry_at.is_some_and(|t| now < t) {

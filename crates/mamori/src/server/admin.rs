@@ -214,26 +214,20 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
     reply(200, &json!({"mode": "manual", "now": mamori_aws::timestamp_iso8601(clock.now())}))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImportRequest {
-    records: Vec<Value>,
-    shift_seconds: Option<i64>,
-}
-
 /// `POST /_mamori/cloudtrail/import`: stores CloudTrail records read from log files by
 /// `mamori cloudtrail import`.
 async fn import_cloudtrail(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
-    let req: ImportRequest = match serde_json::from_slice(body) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(400, "InvalidRequest", &format!("expected {{\"records\": [...]}}: {e}"));
-        }
-    };
     let store = app.dispatcher.store().clone();
-    let shift = req.shift_seconds.map(TimeDelta::seconds);
+    let body = body.clone();
+    // Parsing (borrowed from the body) and storing both run off the async threads.
     let res = tokio::task::spawn_blocking(move || {
-        mamori_cloudtrail::import::import_records(&store, req.records, shift)
+        let req: mamori_cloudtrail::import::ImportRequest<'_> = serde_json::from_slice(&body)
+            .map_err(|e| format!("expected {{\"records\": [...]}}: {e}"))?;
+        let shift = req.shift_seconds.map(TimeDelta::seconds);
+        mamori_cloudtrail::import::import_records(&store, &req.records, shift).map_err(|e| {
+            tracing::error!(error = %e, "cannot store imported CloudTrail records");
+            String::new()
+        })
     })
     .await;
     match res {
@@ -243,8 +237,10 @@ async fn import_cloudtrail(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
                 rejected = report.rejected.len(),
                 "CloudTrail records imported"
             );
+            mamori_cloudtrail::import::deliver_soon(&app.dispatcher);
             reply(200, &json!({"imported": report.imported, "rejected": report.rejected}))
         }
+        Ok(Err(msg)) if !msg.is_empty() => error(400, "InvalidRequest", &msg),
         _ => error(500, "InternalFailure", "the records could not be stored"),
     }
 }

@@ -220,9 +220,10 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
             }
             return Err(stream_not_found().into());
         };
-        for (ts, event) in &events {
-            EVENTS.append(tx, &ev_part, &stream, *ts, event)?;
-        }
+        EVENTS.append_all(
+            tx,
+            events.iter().map(|(ts, ev)| (ev_part.as_str(), stream.as_str(), *ts, ev)),
+        )?;
         if let (Some((first, _)), Some((last, _))) = (events.first(), events.last()) {
             doc.first_event_timestamp =
                 Some(doc.first_event_timestamp.map_or(*first, |t| t.min(*first)));
