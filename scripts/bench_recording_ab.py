@@ -7,6 +7,8 @@ the part spent on the CloudTrail writer thread. CPU per request is the stable me
 a shared machine; requests/s is printed but swings with other load.
 
 Usage: .venv/bin/python scripts/bench_recording_ab.py BASE_BINARY NEW_BINARY [SECONDS] [ROUNDS]
+BENCH_SERVICE and BENCH_BODY pick another signed query call than GetCallerIdentity (for
+example BENCH_SERVICE=sns BENCH_BODY='Action=ListTopics&Version=2010-03-31').
 With BENCH_DISK=1 in the environment the servers use a fresh data directory each
 (SQLite in WAL mode, synchronous=FULL) instead of `--in-memory`. Needs wrk."""
 
@@ -26,6 +28,14 @@ from bench_server import signed_lua, wrk  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+
+
+def call_lua(url):
+    """The wrk script of the call measured: BENCH_SERVICE/BENCH_BODY, or GetCallerIdentity."""
+    body = os.environ.get("BENCH_BODY")
+    if not body:
+        return signed_lua(url)
+    return signed_lua(url, body=body.encode(), service=os.environ.get("BENCH_SERVICE", "sts"))
 
 
 def wait_ready(url, proc):
@@ -82,7 +92,7 @@ def main():
             for key in [("base", "off"), ("base", "on"), ("new", "off"), ("new", "on")]:
                 proc, url = servers[key]
                 c0, w0 = cpu(proc.pid), cpu(proc.pid, "cloudtrail-writ")
-                rps, lat, non2xx = wrk(url, 32, 2, signed_lua(url), secs)
+                rps, lat, non2xx = wrk(url, 32, 2, call_lua(url), secs)
                 n = rps * secs
                 us = (cpu(proc.pid) - c0) * 1e6 / n
                 wus = (cpu(proc.pid, "cloudtrail-writ") - w0) * 1e6 / n
