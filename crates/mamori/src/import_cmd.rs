@@ -313,7 +313,7 @@ async fn send_all(
 ) -> anyhow::Result<(usize, Vec<String>)> {
     let uri: http::Uri =
         format!("{}/_mamori/cloudtrail/import", args.endpoint.trim_end_matches('/')).parse()?;
-    let host = uri.authority().context("the endpoint needs a host")?.to_string();
+    uri.authority().context("the endpoint needs a host")?;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http();
     let (mut imported, mut rejected) = (0, Vec::new());
@@ -335,7 +335,7 @@ async fn send_all(
             continue;
         };
         let mut batch = batch;
-        let req = signed_request(args, &uri, &host, std::mem::take(&mut batch.body))?;
+        let req = signed_request(args, &uri, std::mem::take(&mut batch.body))?;
         let (client, endpoint) = (client.clone(), args.endpoint.clone());
         in_flight.spawn(async move {
             let resp =
@@ -360,28 +360,15 @@ async fn send_all(
 fn signed_request(
     args: &ImportArgs,
     uri: &http::Uri,
-    host: &str,
     body: Vec<u8>,
 ) -> anyhow::Result<http::Request<Full<Bytes>>> {
-    let mut headers = http::HeaderMap::new();
-    headers.insert("host", host.parse()?);
-    headers.insert("content-type", "application/json".parse()?);
-    let signed = mamori_wire::sigv4::sign(
-        "POST",
-        uri.path(),
-        "",
-        &headers,
-        &body,
+    crate::admin_request::signed_post(
+        uri,
+        body,
         (&args.access_key_id, &args.secret_access_key),
         ("us-east-1", "mamori"),
-        Utc::now(),
-    );
-    let mut req = http::Request::post(uri.clone()).body(Full::new(Bytes::from(body)))?;
-    *req.headers_mut() = headers;
-    for (k, v) in signed {
-        req.headers_mut().insert(http::HeaderName::from_bytes(k.as_bytes())?, v.parse()?);
-    }
-    Ok(req)
+        &[],
+    )
 }
 
 /// The server says `record <i>: <why>` with `i` the index in the batch; the user needs

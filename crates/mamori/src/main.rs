@@ -1,6 +1,7 @@
 //! The mamori executable: command line, configuration and wiring of the services into
 //! the HTTP server. Nothing else lives here.
 
+mod admin_request;
 mod cli;
 #[cfg(test)]
 mod coverage;

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use base64::Engine as _;
-use bytes::Bytes;
-use chrono::Utc;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 /// `mamori iam root-mfa ...`.
@@ -119,27 +117,13 @@ pub fn run(args: &RootMfaArgs) -> anyhow::Result<()> {
 async fn send(args: &RootMfaArgs, body: Value) -> anyhow::Result<Value> {
     let uri: http::Uri =
         format!("{}/_mamori/iam/root-mfa", args.endpoint.trim_end_matches('/')).parse()?;
-    let host = uri.authority().context("the endpoint needs a host")?.to_string();
-    let body = serde_json::to_vec(&body)?;
-    let mut headers = http::HeaderMap::new();
-    headers.insert("host", host.parse()?);
-    headers.insert("content-type", "application/json".parse()?);
-    headers.insert("user-agent", concat!("mamori/", env!("CARGO_PKG_VERSION")).parse()?);
-    let signed = mamori_wire::sigv4::sign(
-        "POST",
-        uri.path(),
-        "",
-        &headers,
-        &body,
+    let req = crate::admin_request::signed_post(
+        &uri,
+        serde_json::to_vec(&body)?,
         (&args.access_key_id, &args.secret_access_key),
         ("us-east-1", "iam"),
-        Utc::now(),
-    );
-    let mut req = http::Request::post(uri.clone()).body(Full::new(Bytes::from(body)))?;
-    *req.headers_mut() = headers;
-    for (k, v) in signed {
-        req.headers_mut().insert(http::HeaderName::from_bytes(k.as_bytes())?, v.parse()?);
-    }
+        &[("user-agent", concat!("mamori/", env!("CARGO_PKG_VERSION")))],
+    )?;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http();
     let resp =
