@@ -25,33 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-
-
-def record(i, base):
-    names = [("ec2.amazonaws.com", "DescribeInstances", True), ("s3.amazonaws.com", "PutBucketPolicy", False),
-             ("iam.amazonaws.com", "CreatePolicy", False), ("kms.amazonaws.com", "Decrypt", True),
-             ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", False), ("sts.amazonaws.com", "AssumeRole", True)]
-    source, name, ro = names[i % len(names)]
-    rec = {"eventVersion": "1.08", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + i // 50)),
-           "eventSource": source, "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.%d" % (i % 250),
-           "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64.amzn.2023",
-           "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:session-%d" % (i % 7),
-                            "arn": "arn:aws:sts::000000000000:assumed-role/Admin/session-%d" % (i % 7),
-                            "accountId": "000000000000", "accessKeyId": "ASIAEXAMPLE%05d" % (i % 100),
-                            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE",
-                                                                 "arn": "arn:aws:iam::000000000000:role/Admin",
-                                                                 "accountId": "000000000000", "userName": "Admin"},
-                                               "attributes": {"creationDate": "2023-05-01T00:00:00Z",
-                                                              "mfaAuthenticated": "false"}}},
-           "requestParameters": {"filterSet": {"items": [{"name": "tag:env", "valueSet": {"items": [{"value": "prod"}]}}]},
-                                 "maxResults": random.randint(5, 1000)},
-           "responseElements": None, "requestID": str(uuid.uuid4()), "eventID": str(uuid.uuid4()),
-           "readOnly": ro, "eventType": "AwsApiCall", "managementEvent": True,
-           "recipientAccountId": "000000000000", "eventCategory": "Management"}
-    if i % 25 == 0:
-        rec["errorCode"] = "Client.UnauthorizedOperation"
-        rec["errorMessage"] = "You are not authorized to perform this operation."
-    return rec
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_cloudtrail import record  # noqa: E402  (the same realistic records)
 
 
 def cpu_seconds(pid):
