@@ -137,6 +137,20 @@ class Server:
     def advance(self, seconds):
         return self.admin("/_mamori/clock", {"advance_seconds": seconds})
 
+    def now(self):
+        """The server's clock (manual or real), as an aware datetime."""
+        status, _, data = self.request("GET", "/_mamori/clock", sign=False)
+        assert status == 200, data
+        return datetime.datetime.fromisoformat(json.loads(data)["now"].replace("Z", "+00:00"))
+
+
+def next_totp_step(srv):
+    """Moves a manual clock to the start of the next 30-second TOTP step (a code is good
+    once); the server's time then."""
+    now = srv.now()
+    srv.advance(30 - now.timestamp() % 30 + 0.001)
+    return srv.now()
+
 
 def sigv4_headers(method, base, path, query, headers, body, service, region, access_key, secret, when=None):
     """Signs a request per the SigV4 documentation (written here independently of

@@ -28,11 +28,6 @@ def drop_trails(manual_server):
                 ct.delete_trail(Name=t["Name"])
 
 
-def clock_now(srv):
-    now = srv.advance(0)["now"]
-    return datetime.datetime.fromisoformat(now.replace("Z", "+00:00"))
-
-
 def delivered(srv, bucket, region):
     """Every record of the log files under `region`'s key path."""
     s3 = srv.client("s3")
@@ -89,7 +84,7 @@ def ids(records):
 
 def test_a_multi_region_trail_delivers_every_region_and_validates_per_region(manual_server):
     srv = manual_server
-    start = clock_now(srv) - datetime.timedelta(minutes=1)
+    start = srv.now() - datetime.timedelta(minutes=1)
     tag = uuid.uuid4().hex[:8]
     group = f"mr-{tag}"
     bucket, name, arn = make_trail(srv, "us-east-1", True, group=group,
@@ -124,7 +119,7 @@ def test_a_multi_region_trail_delivers_every_region_and_validates_per_region(man
     west_keys = {k["Fingerprint"] for k in west_ct.list_public_keys()["PublicKeyList"]}
     assert digest["digestPublicKeyFingerprint"] in west_keys
     assert all("/CloudTrail/eu-west-1/" in f["s3Object"] for f in digest["logFiles"])
-    end = clock_now(srv) + datetime.timedelta(minutes=1)
+    end = srv.now() + datetime.timedelta(minutes=1)
     for region in ("us-east-1", "eu-west-1"):
         proc = srv.aws("--region", region, "cloudtrail", "validate-logs", "--trail-arn", arn,
                        "--start-time", start.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -61,13 +61,6 @@ def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def server_now(server):
-    status, _, data = server.request("GET", "/_mamori/clock", sign=False)
-    assert status == 200
-    now = json.loads(data)["now"].replace("Z", "+00:00")
-    return datetime.datetime.fromisoformat(now)
-
-
 def state(cw, name):
     return cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
 

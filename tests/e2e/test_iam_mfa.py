@@ -10,6 +10,8 @@ import uuid
 
 import pyotp
 import pytest
+
+from conftest import next_totp_step
 from botocore.exceptions import ClientError
 
 
@@ -26,20 +28,8 @@ def err(excinfo):
     return e["Error"]["Code"], e["Error"]["Message"]
 
 
-def server_now(srv):
-    now = srv.advance(0)["now"]
-    return datetime.datetime.fromisoformat(now.replace("Z", "+00:00"))
-
-
-def next_step(srv):
-    """Moves the manual clock to the start of the next 30-second step (a code is good once)."""
-    now = server_now(srv)
-    srv.advance(30 - now.timestamp() % 30 + 0.001)
-    return server_now(srv)
-
-
 def code(totp, srv, offset=0):
-    return totp.at(server_now(srv) + datetime.timedelta(seconds=offset))
+    return totp.at(srv.now() + datetime.timedelta(seconds=offset))
 
 
 def user_with_device(srv, iam, policy):
@@ -50,7 +40,7 @@ def user_with_device(srv, iam, policy):
     dev = iam.create_virtual_mfa_device(VirtualMFADeviceName=name, Tags=[{"Key": "k", "Value": "v"}])
     dev = dev["VirtualMFADevice"]
     totp = pyotp.TOTP(dev["Base32StringSeed"].decode())
-    next_step(srv)
+    next_totp_step(srv)
     iam.enable_mfa_device(UserName=name, SerialNumber=dev["SerialNumber"],
                           AuthenticationCode1=code(totp, srv, -30), AuthenticationCode2=code(totp, srv))
     return name, key, dev["SerialNumber"], totp
@@ -78,7 +68,7 @@ def test_virtual_device_lifecycle_and_errors(manual_server):
     unassigned = iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
     assert serial in [d["SerialNumber"] for d in unassigned]
     totp = pyotp.TOTP(seed)
-    next_step(srv)
+    next_totp_step(srv)
     # Wrong codes, and two codes that are not consecutive, are refused.
     for c1, c2 in [("000000", "000000"), (code(totp, srv), code(totp, srv, -30))]:
         with pytest.raises(ClientError) as e:

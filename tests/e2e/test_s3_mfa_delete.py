@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY, BINARY, SECRET_KEY, Server
+from conftest import ACCESS_KEY, BINARY, SECRET_KEY, Server, next_totp_step
 
 ACCOUNT = "000000000000"
 SERIAL = f"arn:aws:iam::{ACCOUNT}:mfa/root-account-mfa-device"
@@ -25,19 +25,8 @@ def srv():
     s.stop()
 
 
-def server_now(srv):
-    now = srv.advance(0)["now"]
-    return datetime.datetime.fromisoformat(now.replace("Z", "+00:00"))
-
-
-def next_step(srv):
-    """Moves the clock to the start of the next 30-second step (a code is good once)."""
-    now = server_now(srv)
-    srv.advance(30 - now.timestamp() % 30 + 0.001)
-
-
 def code(totp, srv, offset=0):
-    return totp.at(server_now(srv) + datetime.timedelta(seconds=offset))
+    return totp.at(srv.now() + datetime.timedelta(seconds=offset))
 
 
 def root_mfa(srv, *args, check=True):
@@ -73,7 +62,7 @@ def totp(srv, tmp_path_factory):
     t = pyotp.TOTP(seed)
     bad = root_mfa(srv, "enable", "000000", "111111", check=False)
     assert "InvalidAuthenticationCode" in cli_error(bad)
-    next_step(srv)
+    next_totp_step(srv)
     root_mfa(srv, "enable", code(t, srv, -30), code(t, srv))
     return t
 
@@ -101,7 +90,7 @@ def test_root_device_is_the_consoles_and_listed_for_root(srv, totp):
     assert ok[0]["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT}:root"
     assert ok[0]["requestParameters"]["serialNumber"] == SERIAL
     # GetSessionToken as root with root's device.
-    next_step(srv)
+    next_totp_step(srv)
     creds = srv.client("sts").get_session_token(SerialNumber=SERIAL, TokenCode=code(totp, srv))["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")
 
@@ -120,7 +109,7 @@ def test_mfa_delete_flow_with_the_cli(srv, totp):
     proc = srv.aws("s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", conf,
                    "--mfa", "no-space-here", check=False)
     assert "InvalidArgument" in cli_error(proc)
-    next_step(srv)
+    next_totp_step(srv)
     srv.aws("s3api", "put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", conf,
             "--mfa", f"{SERIAL} {code(totp, srv)}")
     assert srv.aws("s3api", "get-bucket-versioning", "--bucket", bucket) == {"Status": "Enabled", "MFADelete": "Enabled"}
@@ -141,7 +130,7 @@ def test_mfa_delete_flow_with_the_cli(srv, totp):
     with pytest.raises(ClientError) as e:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": v2}, {"Key": "other"}]})
     assert err(e)[0] == "AccessDenied"
-    next_step(srv)
+    next_totp_step(srv)
     valid = f"{SERIAL} {code(totp, srv)}"
     out = srv.aws("s3api", "delete-object", "--bucket", bucket, "--key", "k", "--version-id", v1, "--mfa", valid)
     assert out["VersionId"] == v1
@@ -149,7 +138,7 @@ def test_mfa_delete_flow_with_the_cli(srv, totp):
     with pytest.raises(ClientError) as e:
         s3.delete_object(Bucket=bucket, Key="k", VersionId=v2, MFA=valid)
     assert err(e)[0] == "AccessDenied"
-    next_step(srv)
+    next_totp_step(srv)
     out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": v2}]},
                             MFA=f"{SERIAL} {code(totp, srv)}")
     assert [d["VersionId"] for d in out["Deleted"]] == [v2]
@@ -159,7 +148,7 @@ def test_mfa_delete_flow_with_the_cli(srv, totp):
     with pytest.raises(ClientError) as e:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
     assert err(e)[0] == "AccessDenied"
-    next_step(srv)
+    next_totp_step(srv)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Disabled"},
                              MFA=f"{SERIAL} {code(totp, srv)}")
     assert s3.get_bucket_versioning(Bucket=bucket)["MFADelete"] == "Disabled"
@@ -176,7 +165,7 @@ def test_iam_user_cannot_enable_mfa_delete(srv, totp):
     s3 = srv.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     bucket = f"mfa-user-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
-    next_step(srv)
+    next_totp_step(srv)
     with pytest.raises(ClientError) as e:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"},
                                  MFA=f"{SERIAL} {code(totp, srv)}")
