@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use mamori_store::Store;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -132,8 +132,11 @@ fn compact(raw: &str) -> Result<Box<RawValue>, serde_json::Error> {
     RawValue::from_string(out)
 }
 
-/// The stored form of one record (partition, time, event), or why it is refused.
-fn to_stored(
+/// The stored form of one record (partition `account/region`, `eventTime` in
+/// milliseconds, event), or why it is refused; [`import_records`] calls it for each
+/// record. Public only for the fuzz target in `fuzz/` and the property tests.
+#[doc(hidden)]
+pub fn to_stored(
     rec: &RawValue,
     shift: Option<TimeDelta>,
 ) -> Result<(String, i64, StoredEvent), &'static str> {
@@ -163,10 +166,17 @@ fn to_stored(
     }
     let record = match (shift, f.event_time) {
         (Some(shift), Some(old)) => {
-            time += shift;
-            // Splice the new time over the old value, which lies inside `raw`.
+            // Beyond the years RFC 3339 can write (0000-9999) the new time could not be
+            // written back, and far enough it would overflow.
+            time = time
+                .checked_add_signed(shift)
+                .filter(|t| (0..=9999).contains(&t.year()))
+                .ok_or("eventTime shifted past the year 9999 or before the year 0")?;
+            // Splice the new time over the old value, which lies inside `raw`. Fractional
+            // seconds (CloudTrail writes none) are kept, so the text agrees with the
+            // stored time.
             let at = old.get().as_ptr() as usize - raw.as_ptr() as usize;
-            let new = format!("\"{}\"", time.format("%Y-%m-%dT%H:%M:%SZ"));
+            let new = format!("\"{}\"", time.format("%Y-%m-%dT%H:%M:%S%.fZ"));
             let mut out = String::with_capacity(raw.len() + new.len());
             out.push_str(&raw[..at]);
             out.push_str(&new);
@@ -288,6 +298,36 @@ mod tests {
             r#"{"eventTime":"2023-01-01T00:00:00Z","eventName":"A \" b","eventSource":"s","awsRegion":"r","recipientAccountId":"111122223333","requestParameters":{"k":[1,2],"t":"x  y"}}"#
         );
         assert_eq!(ev.event_name, "A \" b");
+    }
+
+    #[test]
+    fn shifted_times_are_written_back_as_rfc_3339_or_refused() {
+        // eventTime, shift, the stored eventTime (or the reason for the refusal); found by
+        // tests/import_mutations.rs: the year 10000 was written `+10000`, a shift past
+        // chrono's range panicked, and fractional seconds were dropped from the text
+        // though kept in the stored time.
+        let refused = Err("eventTime shifted past the year 9999 or before the year 0");
+        let cases = [
+            ("2023-01-01T00:00:00Z", TimeDelta::days(1), Ok("2023-01-02T00:00:00Z")),
+            ("2023-01-01T00:00:00.5Z", TimeDelta::days(1), Ok("2023-01-02T00:00:00.500Z")),
+            ("2023-01-01T09:00:00+09:00", TimeDelta::zero(), Ok("2023-01-01T00:00:00Z")),
+            ("9999-12-31T23:59:59Z", TimeDelta::seconds(1), refused),
+            ("0000-01-01T00:00:00Z", TimeDelta::seconds(-1), refused),
+            ("2023-01-01T00:00:00Z", TimeDelta::MAX, refused),
+            ("2023-01-01T00:00:00Z", TimeDelta::MIN, refused),
+        ];
+        for (time, shift, want) in cases {
+            let v = json!({"eventTime": time, "eventName": "N", "eventSource": "s",
+                "awsRegion": "r", "recipientAccountId": "111122223333"});
+            let got = to_stored(&raw(&v), Some(shift)).map(|(_, ts, ev)| {
+                let rec: Value = serde_json::from_str(ev.record.get()).unwrap();
+                let text = rec["eventTime"].as_str().unwrap().to_owned();
+                let parsed = DateTime::parse_from_rfc3339(&text).unwrap();
+                assert_eq!(parsed.timestamp_millis(), ts, "{time} {shift:?}");
+                text
+            });
+            assert_eq!(got.as_deref().map_err(|e| *e), want, "{time} {shift:?}");
+        }
     }
 
     #[test]
