@@ -223,7 +223,11 @@ async fn import_cloudtrail(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
     let res = tokio::task::spawn_blocking(move || {
         let req: mamori_cloudtrail::import::ImportRequest<'_> = serde_json::from_slice(&body)
             .map_err(|e| format!("expected {{\"records\": [...]}}: {e}"))?;
-        let shift = req.shift_seconds.map(TimeDelta::seconds);
+        // TimeDelta::seconds panics past about 292 million years; refuse those instead.
+        let shift = match req.shift_seconds.map(TimeDelta::try_seconds) {
+            Some(None) => return Err("shift_seconds is out of range".to_owned()),
+            shift => shift.flatten(),
+        };
         mamori_cloudtrail::import::import_records(&store, &req.records, shift).map_err(|e| {
             tracing::error!(error = %e, "cannot store imported CloudTrail records");
             String::new()
