@@ -30,6 +30,14 @@ use serde_json::Value;
 pub use control::S3Control;
 pub use tasks::register_tasks;
 
+/// The parsers of request headers S3 takes from clients, public only for the fuzz
+/// target in `fuzz/` and the property tests in `tests/`.
+#[doc(hidden)]
+pub mod headers {
+    pub use crate::mfa::{MfaHeader, parse as parse_mfa};
+    pub use crate::ops::parse_range;
+}
+
 use crate::blob::BlobStore;
 
 /// The S3 service.

@@ -16,7 +16,7 @@ use crate::S3;
 use crate::state::{Bucket, NULL_VERSION, ObjectEntry, Version};
 
 pub use config::is_public_policy;
-pub use objects::{delete_key, remove_version_blobs};
+pub use objects::{delete_key, parse_range, remove_version_blobs};
 
 /// Runs `operation`.
 pub async fn call(

@@ -331,7 +331,10 @@ pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>
         (Some(_), Some(_)) => return Ok(None),
         (Some(start), None) if b.is_empty() => (start, size - 1),
         (None, Some(n)) if a.is_empty() => {
-            if n == 0 {
+            // An empty object has no last byte to count back from (`size - 1` would
+            // underflow); S3's answer there is not recorded, so it is refused like
+            // `bytes=0-` on an empty object.
+            if n == 0 || size == 0 {
                 return Err(unsatisfiable());
             }
             (size.saturating_sub(n), size - 1)
@@ -585,6 +588,10 @@ mod tests {
             (Some("bytes=abc"), 10, Ok(None)),
             (Some("items=0-1"), 10, Ok(None)),
             (Some("bytes=0-1,3-4"), 10, Ok(None)),
+            // Found by tests/header_mutations.rs: `size - 1` underflowed.
+            (Some("bytes=-5"), 0, Err("InvalidRange")),
+            (Some("bytes=0-"), 0, Err("InvalidRange")),
+            (Some("bytes=-1"), 1, Ok(Some((0, 0)))),
         ];
         for (h, size, want) in cases {
             let got = parse_range(*h, *size).map_err(|e| e.code);

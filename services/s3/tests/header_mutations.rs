@@ -1,0 +1,129 @@
+//! A bounded, deterministic stand-in for `fuzz/fuzz_targets/headers.rs`, so that
+//! `cargo test` on stable checks the same properties of the request headers S3 parses
+//! from clients: `x-amz-mfa`
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html>)
+//! and `Range` / `x-amz-copy-source-range`
+//! (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>). Examples are
+//! mutated character by character and random strings thrown in; nothing may panic, an
+//! accepted MFA header is two words of the input that print back to the same header,
+//! and an accepted range lies within the object.
+
+use mamori_s3::headers::{parse_mfa, parse_range};
+
+const MFA_SEEDS: [&str; 5] = [
+    "arn:aws:iam::123456789012:mfa/root-account-mfa-device 123456",
+    "20899872 301749",
+    "  serial   000000  ",
+    "no-space",
+    "a b c",
+];
+
+const RANGE_SEEDS: [&str; 8] = [
+    "bytes=0-9",
+    "bytes=5-",
+    "bytes=-3",
+    "bytes=-0",
+    "bytes=8-100",
+    "bytes=0-1,3-4",
+    " bytes= 1 - 2 ",
+    "bytes=18446744073709551615-",
+];
+
+const SIZES: [u64; 6] = [0, 1, 2, 10, 1 << 40, u64::MAX];
+
+const CHARS: &[char] =
+    &[' ', '\t', '-', ',', '=', '+', '0', '1', '9', 'a', 'b', '\u{a0}', '\u{3000}'];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, src: &str) -> String {
+    let mut chars: Vec<char> = src.chars().collect();
+    for _ in 0..=rng.below(3) {
+        let at = rng.below(chars.len() + 1);
+        let ch = CHARS[rng.below(CHARS.len())];
+        match rng.below(3) {
+            0 => chars.insert(at, ch),
+            1 if at < chars.len() => {
+                chars.remove(at);
+            }
+            _ if at < chars.len() => chars[at] = ch,
+            _ => chars.push(ch),
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn random(rng: &mut Rng) -> String {
+    (0..rng.below(16)).map(|_| CHARS[rng.below(CHARS.len())]).collect()
+}
+
+/// The properties of the fuzz target for `x-amz-mfa`; true when accepted.
+fn check_mfa(header: &str) -> bool {
+    let Ok(got) = parse_mfa(header) else { return false };
+    assert!(!got.serial.is_empty() && !got.code.is_empty(), "{header:?}");
+    assert!(!got.serial.contains(' ') && !got.code.contains(' '), "{header:?}");
+    assert!(header.contains(got.serial) && header.contains(got.code), "{header:?}");
+    let printed = format!("{} {}", got.serial, got.code);
+    let again = parse_mfa(&printed).expect("printed form");
+    assert_eq!(again, got, "{header:?}");
+    true
+}
+
+/// The properties of the fuzz target for a range; true when some size accepted it.
+fn check_range(header: &str) -> bool {
+    let mut accepted = false;
+    for size in SIZES {
+        match parse_range(Some(header), size) {
+            Ok(Some((first, last))) => {
+                assert!(first <= last && last < size, "{header:?} on {size}: {first}-{last}");
+                accepted = true;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                assert_eq!((e.code.as_str(), e.status), ("InvalidRange", Some(416)), "{header:?}")
+            }
+        }
+    }
+    accepted
+}
+
+#[test]
+fn mutated_mfa_headers_never_panic_and_print_back() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut accepted = 0;
+    for i in 0..20_000 {
+        let header = if i % 5 == 4 { random(&mut rng) } else { mutate(&mut rng, MFA_SEEDS[i % 5]) };
+        accepted += usize::from(check_mfa(&header));
+    }
+    assert!((2_000..18_000).contains(&accepted), "accepted {accepted}");
+}
+
+#[test]
+fn mutated_ranges_never_panic_and_stay_within_the_object() {
+    let mut rng = Rng(0x8CB9_2BA7_2F3D_8DD7);
+    let mut accepted = 0;
+    for i in 0..20_000 {
+        let header = if i % 5 == 4 {
+            format!("bytes={}", random(&mut rng))
+        } else {
+            mutate(&mut rng, RANGE_SEEDS[i % RANGE_SEEDS.len()])
+        };
+        accepted += usize::from(check_range(&header));
+    }
+    assert!((1_000..18_000).contains(&accepted), "accepted {accepted}");
+    assert!(check_range("bytes=0-0") && !check_range("bytes=-5,"));
+    assert!(!check_range("items=0-1"));
+}
