@@ -35,7 +35,7 @@ pub use tasks::register_tasks;
 #[doc(hidden)]
 pub mod headers {
     pub use crate::mfa::{MfaHeader, parse as parse_mfa};
-    pub use crate::ops::parse_range;
+    pub use crate::ops::{parse_copy_source, parse_range, parse_tag_header};
 }
 
 use crate::blob::BlobStore;

@@ -16,6 +16,7 @@ use crate::S3;
 use crate::state::{Bucket, NULL_VERSION, ObjectEntry, Version};
 
 pub use config::is_public_policy;
+pub use copy::parse_copy_source;
 pub use objects::{delete_key, parse_range, remove_version_blobs};
 
 /// Runs `operation`.
