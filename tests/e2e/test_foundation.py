@@ -156,3 +156,10 @@ def test_manual_clock_advances_only_when_told(manual_server):
     assert (t1 - t0).total_seconds() == 3600
     # Signatures still use the wall clock, so clients keep working an hour "later".
     assert manual_server.client("sts").get_caller_identity()["Account"] == "000000000000"
+    # A jump beyond what one call runs, or beyond any date, is refused, not a crash.
+    for seconds in (400 * 86400 + 1, 1e300):
+        status, _, data = manual_server.request(
+            "POST", "/_mamori/clock", json.dumps({"advance_seconds": seconds}).encode(),
+            {"content-type": "application/json"}, service="mamori")
+        assert status == 400 and b"at most" in data, data
+    assert manual_server.now() == t1

@@ -25,6 +25,9 @@ fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
     reply(status, &json!({"error": code, "message": message}))
 }
 
+/// The longest jump of the manual clock one `POST /_mamori/clock` makes.
+const MAX_ADVANCE: TimeDelta = TimeDelta::days(400);
+
 pub async fn handle(
     app: &App,
     parts: &http::request::Parts,
@@ -192,8 +195,25 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
     };
     let now = manual.now();
     let target = match (req.advance_seconds, req.set) {
+        // One call runs every due instant of the jump (hourly digests are not coalesced),
+        // so a jump is bounded; a longer one is several calls.
         (Some(s), None) if s.is_finite() && s >= 0.0 => {
-            now + TimeDelta::milliseconds((s * 1000.0) as i64)
+            match TimeDelta::try_milliseconds((s * 1000.0) as i64)
+                .filter(|d| *d <= MAX_ADVANCE)
+                .and_then(|d| now.checked_add_signed(d))
+            {
+                Some(t) => t,
+                None => {
+                    return error(
+                        400,
+                        "InvalidRequest",
+                        &format!(
+                            "advance_seconds must be at most {} (400 days) in one call",
+                            MAX_ADVANCE.num_seconds()
+                        ),
+                    );
+                }
+            }
         }
         (None, Some(t)) if t >= now => t,
         (None, Some(_)) => {
