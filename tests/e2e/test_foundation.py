@@ -162,4 +162,9 @@ def test_manual_clock_advances_only_when_told(manual_server):
             "POST", "/_mamori/clock", json.dumps({"advance_seconds": seconds}).encode(),
             {"content-type": "application/json"}, service="mamori")
         assert status == 400 and b"at most" in data, data
+    far = (t1 + datetime.timedelta(days=401)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, _, data = manual_server.request(
+        "POST", "/_mamori/clock", json.dumps({"set": far}).encode(),
+        {"content-type": "application/json"}, service="mamori")
+    assert status == 400 and b"at most 400 days" in data, data
     assert manual_server.now() == t1

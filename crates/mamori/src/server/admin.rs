@@ -215,7 +215,14 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
                 }
             }
         }
-        (None, Some(t)) if t >= now => t,
+        (None, Some(t)) if t >= now && t - now <= MAX_ADVANCE => t,
+        (None, Some(t)) if t >= now => {
+            return error(
+                400,
+                "InvalidRequest",
+                "set may move the manual clock at most 400 days in one call",
+            );
+        }
         (None, Some(_)) => {
             return error(400, "InvalidRequest", "the manual clock cannot go backwards");
         }
