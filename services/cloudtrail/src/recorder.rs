@@ -187,7 +187,7 @@ fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
     }
 }
 
-/// Writes the stored form of `rec` (the JSON of a [`StoredEvent`]) into `out`; returns
+/// Writes the stored form of `rec` (the JSON of a `StoredEvent`) into `out`; returns
 /// whether it is a data event.
 pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
     let data = record::is_data_event(rec.service, &rec.operation);
