@@ -121,6 +121,13 @@ impl FilterPolicy {
         Ok(Self { root })
     }
 
+    /// The combinations of values, as [`MAX_COMBINATIONS`] counts them: for the fuzz
+    /// target and the property test.
+    #[doc(hidden)]
+    pub fn combinations(&self) -> u64 {
+        self.root.combinations()
+    }
+
     /// Whether a message with these attributes passes.
     pub fn matches_attributes(&self, attrs: &BTreeMap<String, AttrValue>) -> bool {
         self.root.matches(&|path: &[String]| {
