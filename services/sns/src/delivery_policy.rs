@@ -117,9 +117,15 @@ impl RetryPolicy {
     }
 
     fn backoff_retries(&self) -> u32 {
-        self.num_retries.saturating_sub(
-            self.num_no_delay_retries + self.num_min_delay_retries + self.num_max_delay_retries,
-        )
+        self.num_retries.saturating_sub(self.phase_retries())
+    }
+
+    /// The immediate, minimum-delay and maximum-delay retries together: each may be
+    /// any `u32` as given, so their sum is not one.
+    fn phase_retries(&self) -> u32 {
+        self.num_no_delay_retries
+            .saturating_add(self.num_min_delay_retries)
+            .saturating_add(self.num_max_delay_retries)
     }
 
     fn to_json(&self) -> Value {
@@ -176,9 +182,7 @@ impl RetryPolicy {
         if res.num_retries > 100 {
             return Err(bad("numRetries must be at most 100"));
         }
-        if res.num_no_delay_retries + res.num_min_delay_retries + res.num_max_delay_retries
-            > res.num_retries
-        {
+        if res.phase_retries() > res.num_retries {
             return Err(bad("the retries of all phases must not exceed numRetries"));
         }
         let total: u64 =
@@ -347,6 +351,11 @@ mod tests {
             r#"{"healthyRetryPolicy": {"backoffFunction": "cubic"}}"#,
             r#"{"healthyRetryPolicy": {"numRetries": 100, "minDelayTarget": 3600, "maxDelayTarget": 3600}}"#,
             r#"{"healthyRetryPolicy": {"typo": 1}}"#,
+            // Phase counts whose u32 sum overflows: a panic in debug builds, and in
+            // release a wrapped sum that passed as at most numRetries.
+            r#"{"healthyRetryPolicy": {"numRetries": 3, "numNoDelayRetries": 4294967295, "numMinDelayRetries": 1}}"#,
+            r#"{"healthyRetryPolicy": {"numRetries": 3, "numNoDelayRetries": 2147483648, "numMaxDelayRetries": 2147483648}}"#,
+            r#"{"healthyRetryPolicy": {"numRetries": 3, "numMinDelayRetries": 4294967295}}"#,
             r#"{"requestPolicy": {"headerContentType": "image/png"}}"#,
         ];
         for text in cases {

@@ -30,6 +30,10 @@ use crate::delivery::Deliverer;
 use crate::signing::Signer;
 use crate::state::{OUTBOX, OUTBOX_PART, SETTINGS, db};
 
+/// The delivery policy parsers, for the fuzz target and the property test.
+#[doc(hidden)]
+pub use delivery_policy::{parse_subscription_policy, parse_topic_policy};
+
 /// The SNS service.
 pub struct Sns {
     base_url: String,
