@@ -5,6 +5,7 @@
 //! the matcher; every accepted mutant must print and re-parse to itself, and a
 //! `FilterSet` must agree with the single pattern.
 
+use mamori_mutate::Rng;
 use mamori_pattern::{FilterSet, MetricTransformation, Pattern};
 
 const SEEDS: [&str; 12] = [
@@ -35,21 +36,6 @@ const ALPHABET: &[char] = &[
     '{', '}', '[', ']', '(', ')', '$', '.', '=', '!', '<', '>', '&', '|', '*', '%', '"', '?', ',',
     '-', ' ', '\\', 'a', 'Z', '0', '9', 'e', 'N', 'é', '\t',
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn mutate(rng: &mut Rng, src: &str) -> String {
     let mut chars: Vec<char> = src.chars().collect();

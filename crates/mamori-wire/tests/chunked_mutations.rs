@@ -8,6 +8,7 @@
 //! or still decodes to the signed data.
 
 use hmac::{Hmac, Mac};
+use mamori_mutate::Rng;
 use mamori_wire::sigv4::{
     self, EMPTY_SHA256, Payload, SigForm, SigParams, decode_chunked_with_trailers,
 };
@@ -70,21 +71,6 @@ fn encode(chunks: &[&[u8]], trailers: &[(&str, &str)], payload: &Payload) -> Vec
     }
     out.extend_from_slice(b"\r\n");
     out
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 const BYTES: &[u8] = b"\r\n;:=0123456789abcdefABCDEF-xz \0\xff";

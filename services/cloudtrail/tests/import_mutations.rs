@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, TimeDelta};
 use mamori_cloudtrail::import::to_stored;
+use mamori_mutate::Rng;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -43,21 +44,6 @@ const SHIFTS: [Option<TimeDelta>; 6] = [
     Some(TimeDelta::MAX),
     Some(TimeDelta::MIN),
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn mutate(rng: &mut Rng, src: &str) -> String {
     match rng.below(6) {

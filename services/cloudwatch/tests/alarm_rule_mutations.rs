@@ -6,6 +6,7 @@
 //! assignment of child states, and prints and re-parses to itself.
 
 use mamori_cloudwatch::rule::{MAX_CHILDREN, Rule};
+use mamori_mutate::{Alphabet, Rng};
 
 const SEEDS: [&str; 8] = [
     "ALARM(CPUUtilizationTooHigh) AND ALARM(DiskReadOpsTooHigh)",
@@ -23,57 +24,10 @@ const WORDS: [&str; 12] =
 
 const CHARS: &[char] = &['(', ')', '"', ' ', '\t', ',', 'a', 'Z', '_', ':', '/', 'é', '\u{3000}'];
 
+/// What mutations insert.
+const ALPHABET: Alphabet<'static> = Alphabet { words: &WORDS, chars: CHARS };
+
 const STATES: [Option<&str>; 4] = [Some("ALARM"), Some("OK"), Some("INSUFFICIENT_DATA"), None];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// A few insertions (of a keyword or a character), deletions and replacements.
-fn mutate(rng: &mut Rng, src: &str) -> String {
-    let mut chars: Vec<char> = src.chars().collect();
-    for _ in 0..=rng.below(3) {
-        let at = rng.below(chars.len() + 1);
-        let ch = CHARS[rng.below(CHARS.len())];
-        match rng.below(4) {
-            0 => {
-                let word = WORDS[rng.below(WORDS.len())];
-                chars.splice(at..at, word.chars());
-            }
-            1 => chars.insert(at, ch),
-            2 if at < chars.len() => {
-                chars.remove(at);
-            }
-            _ if at < chars.len() => chars[at] = ch,
-            _ => chars.push(ch),
-        }
-    }
-    chars.into_iter().collect()
-}
-
-/// A string of keywords and characters in no particular order.
-fn random(rng: &mut Rng) -> String {
-    let mut out = String::new();
-    for _ in 0..rng.below(24) {
-        if rng.below(2) == 0 {
-            out.push_str(WORDS[rng.below(WORDS.len())]);
-        } else {
-            out.push(CHARS[rng.below(CHARS.len())]);
-        }
-    }
-    out
-}
 
 /// The rule with every name quoted and only the parentheses its tree needs (the same
 /// printer as the fuzz target's).
@@ -124,8 +78,11 @@ fn mutated_rules_never_panic_and_round_trip() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut accepted, mut rejected) = (0, 0);
     for i in 0..20_000 {
-        let text =
-            if i % 5 == 4 { random(&mut rng) } else { mutate(&mut rng, SEEDS[i % SEEDS.len()]) };
+        let text = if i % 5 == 4 {
+            ALPHABET.random(&mut rng)
+        } else {
+            ALPHABET.mutate(&mut rng, SEEDS[i % SEEDS.len()])
+        };
         if check(&text, &mut rng) {
             accepted += 1;
         } else {

@@ -7,6 +7,7 @@
 //! series without panicking.
 
 use mamori_cloudwatch::math::{self, Resolve, Series, Val};
+use mamori_mutate::Rng;
 
 const SEEDS: [&str; 8] = [
     "SUM(METRICS())",
@@ -24,21 +25,6 @@ const PIECES: [&str; 14] =
 
 /// The longest `Expression` the CloudWatch model allows.
 const MAX_LEN: usize = 2048;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A few pieces inserted, characters removed or a run of one piece spliced in.
 fn mutate(rng: &mut Rng, src: &str) -> String {

@@ -6,6 +6,7 @@
 //! with one to three digits and at most two decimals, from `p0` to `p100`.
 
 use mamori_cloudwatch::stats::{Stat, parse_percentile};
+use mamori_mutate::Rng;
 
 const SEEDS: [&str; 9] = ["p99", "p99.9", "p99.99", "p50", "p0", "p100", "p100.00", "Maximum", ""];
 
@@ -13,21 +14,6 @@ const NAMES: [&str; 5] = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
 
 const CHARS: &[char] =
     &['p', 'P', '.', '0', '1', '5', '9', '-', '+', 'e', ' ', '_', '٣', 'ｐ', 'x', 'M'];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A few insertions, deletions and replacements of characters.
 fn mutate(rng: &mut Rng, src: &str) -> String {

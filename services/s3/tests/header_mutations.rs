@@ -11,6 +11,7 @@
 //! header, an accepted range lies within the object, accepted tags keep S3's limits and
 //! an accepted copy source names a bucket and a key.
 
+use mamori_mutate::Rng;
 use mamori_s3::headers::{parse_copy_source, parse_mfa, parse_range, parse_tag_header};
 
 const MFA_SEEDS: [&str; 5] = [
@@ -46,21 +47,6 @@ const SIZES: [u64; 6] = [0, 1, 2, 10, 1 << 40, u64::MAX];
 
 const CHARS: &[char] =
     &[' ', '\t', '-', ',', '=', '+', '0', '1', '9', 'a', 'b', '\u{a0}', '\u{3000}'];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn mutate(rng: &mut Rng, src: &str) -> String {
     let mut chars: Vec<char> = src.chars().collect();

@@ -7,6 +7,7 @@
 //! first the immediate ones, then from `minDelayTarget` up to `maxDelayTarget` never
 //! decreasing, for at most an hour in all.
 
+use mamori_mutate::{Alphabet, Rng};
 use mamori_sns::{parse_subscription_policy, parse_topic_policy};
 
 /// (topic?, policy), as in `fuzz/seeds/delivery_policy`.
@@ -62,55 +63,8 @@ const WORDS: [&str; 24] = [
 
 const CHARS: &[char] = &['{', '}', '"', ':', ',', '0', '1', '9', '-', '.', 'e', 'a', 'é'];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// A few insertions (of a token or a character), deletions and replacements.
-fn mutate(rng: &mut Rng, src: &str) -> String {
-    let mut chars: Vec<char> = src.chars().collect();
-    for _ in 0..=rng.below(3) {
-        let at = rng.below(chars.len() + 1);
-        let ch = CHARS[rng.below(CHARS.len())];
-        match rng.below(4) {
-            0 => {
-                let word = WORDS[rng.below(WORDS.len())];
-                chars.splice(at..at, word.chars());
-            }
-            1 => chars.insert(at, ch),
-            2 if at < chars.len() => {
-                chars.remove(at);
-            }
-            _ if at < chars.len() => chars[at] = ch,
-            _ => chars.push(ch),
-        }
-    }
-    chars.into_iter().collect()
-}
-
-/// A string of tokens and characters in no particular order.
-fn random(rng: &mut Rng) -> String {
-    let mut out = String::new();
-    for _ in 0..rng.below(24) {
-        if rng.below(2) == 0 {
-            out.push_str(WORDS[rng.below(WORDS.len())]);
-        } else {
-            out.push(CHARS[rng.below(CHARS.len())]);
-        }
-    }
-    out
-}
+/// What mutations insert.
+const ALPHABET: Alphabet<'static> = Alphabet { words: &WORDS, chars: CHARS };
 
 /// The properties of the fuzz target, for one policy.
 fn check(topic: bool, text: &str) -> bool {
@@ -153,7 +107,8 @@ fn mutated_policies_never_panic_and_keep_the_schedule() {
     let (mut accepted, mut rejected) = (0, 0);
     for i in 0..20_000 {
         let (topic, text) = SEEDS[i % SEEDS.len()];
-        let text = if i % 5 == 4 { random(&mut rng) } else { mutate(&mut rng, text) };
+        let text =
+            if i % 5 == 4 { ALPHABET.random(&mut rng) } else { ALPHABET.mutate(&mut rng, text) };
         if check(topic, &text) {
             accepted += 1;
         } else {

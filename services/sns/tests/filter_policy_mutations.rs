@@ -8,6 +8,7 @@
 //! ignores keys it does not name, and (for `MessageAttributes`) gives the same verdict
 //! as a `MessageBody` policy on the same message as a JSON body.
 
+use mamori_mutate::{Alphabet, Rng};
 use std::collections::BTreeMap;
 
 use mamori_sns::filter::{AttrValue, FilterPolicy, MAX_COMBINATIONS, Scope};
@@ -116,55 +117,8 @@ const WORDS: [&str; 30] = [
 const CHARS: &[char] =
     &['{', '}', '[', ']', '"', ':', ',', '/', '0', '9', '-', '.', 'a', '\\', 'é'];
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// A few insertions (of a token or a character), deletions and replacements.
-fn mutate(rng: &mut Rng, src: &str) -> String {
-    let mut chars: Vec<char> = src.chars().collect();
-    for _ in 0..=rng.below(3) {
-        let at = rng.below(chars.len() + 1);
-        let ch = CHARS[rng.below(CHARS.len())];
-        match rng.below(4) {
-            0 => {
-                let word = WORDS[rng.below(WORDS.len())];
-                chars.splice(at..at, word.chars());
-            }
-            1 => chars.insert(at, ch),
-            2 if at < chars.len() => {
-                chars.remove(at);
-            }
-            _ if at < chars.len() => chars[at] = ch,
-            _ => chars.push(ch),
-        }
-    }
-    chars.into_iter().collect()
-}
-
-/// A string of tokens and characters in no particular order.
-fn random(rng: &mut Rng) -> String {
-    let mut out = String::new();
-    for _ in 0..rng.below(24) {
-        if rng.below(2) == 0 {
-            out.push_str(WORDS[rng.below(WORDS.len())]);
-        } else {
-            out.push(CHARS[rng.below(CHARS.len())]);
-        }
-    }
-    out
-}
+/// What mutations insert.
+const ALPHABET: Alphabet<'static> = Alphabet { words: &WORDS, chars: CHARS };
 
 /// The message as attributes and as the same JSON body (the fuzz target's `split`).
 fn split(message: &Map<String, Value>) -> (BTreeMap<String, AttrValue>, Value) {
@@ -240,13 +194,14 @@ fn mutated_policies_never_panic_and_round_trip() {
     for i in 0..20_000 {
         let (scope, policy, message) = SEEDS[i % SEEDS.len()];
         let scope = if rng.below(4) == 0 { B } else { scope };
-        let text = if i % 5 == 4 { random(&mut rng) } else { mutate(&mut rng, policy) };
+        let text =
+            if i % 5 == 4 { ALPHABET.random(&mut rng) } else { ALPHABET.mutate(&mut rng, policy) };
         let other = SEEDS[rng.below(SEEDS.len())].2;
         let messages = [
             message.to_owned(),
-            mutate(&mut rng, message),
-            mutate(&mut rng, other),
-            random(&mut rng),
+            ALPHABET.mutate(&mut rng, message),
+            ALPHABET.mutate(&mut rng, other),
+            ALPHABET.random(&mut rng),
         ];
         if check(scope, &text, &messages) {
             accepted += 1;
