@@ -39,43 +39,45 @@ pub struct ImportRequest<'a> {
 /// The top-level fields of a record that event history and delivery need. Every field
 /// is kept raw and read leniently: a field of an unexpected type counts as absent.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Fields<'a> {
-    #[serde(rename = "eventTime", borrow)]
+    #[serde(borrow)]
     event_time: Option<&'a RawValue>,
-    #[serde(rename = "eventName", borrow)]
+    #[serde(borrow)]
     event_name: Option<&'a RawValue>,
-    #[serde(rename = "eventSource", borrow)]
+    #[serde(borrow)]
     event_source: Option<&'a RawValue>,
-    #[serde(rename = "awsRegion", borrow)]
+    #[serde(borrow)]
     aws_region: Option<&'a RawValue>,
-    #[serde(rename = "recipientAccountId", borrow)]
+    #[serde(borrow)]
     recipient_account_id: Option<&'a RawValue>,
-    #[serde(rename = "eventCategory", borrow)]
+    #[serde(borrow)]
     event_category: Option<&'a RawValue>,
-    #[serde(rename = "managementEvent", borrow)]
+    #[serde(borrow)]
     management_event: Option<&'a RawValue>,
-    #[serde(rename = "readOnly", borrow)]
+    #[serde(borrow)]
     read_only: Option<&'a RawValue>,
     #[serde(rename = "eventID", borrow)]
     event_id: Option<&'a RawValue>,
-    #[serde(rename = "userIdentity", borrow)]
+    #[serde(borrow)]
     user_identity: Option<&'a RawValue>,
 }
 
 /// The parts of `userIdentity` event history shows.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Identity<'a> {
     #[serde(rename = "type", borrow)]
     kind: Option<&'a RawValue>,
-    #[serde(rename = "userName", borrow)]
+    #[serde(borrow)]
     user_name: Option<&'a RawValue>,
     #[serde(borrow)]
     arn: Option<&'a RawValue>,
-    #[serde(rename = "invokedBy", borrow)]
+    #[serde(borrow)]
     invoked_by: Option<&'a RawValue>,
-    #[serde(rename = "accessKeyId", borrow)]
+    #[serde(borrow)]
     access_key_id: Option<&'a RawValue>,
-    #[serde(rename = "accountId", borrow)]
+    #[serde(borrow)]
     account_id: Option<&'a RawValue>,
 }
 
