@@ -311,6 +311,7 @@ pub fn delete_trail(ctx: &Context, input: Value) -> Result<Value, AwsError> {
         .store()
         .write(|tx| TRAILS.delete(tx, ctx.account.as_str(), &trail.name))
         .map_err(db)?;
+    crate::role::forget(&trail.arn());
     tracing::info!(trail = %trail.arn(), "trail deleted");
     Ok(json!({}))
 }
