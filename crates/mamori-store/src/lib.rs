@@ -2,7 +2,8 @@
 //!
 //! Services never write SQL: they declare typed [`Collection`]s (documents keyed by a
 //! partition, usually `account/region`, and a key) and [`Series`] (append-only,
-//! time-ordered records such as log events and metric datapoints) and use them inside a
+//! time-ordered records such as metric datapoints; [`BlockSeries`] for the high-volume
+//! ones, log and trail events, stored many records to a row) and use them inside a
 //! [`Store::write`] or [`Store::read`] transaction. A write transaction is committed,
 //! and with `synchronous=FULL` on disk, before `write` returns, so whatever a handler
 //! acknowledges survives a crash. SQLite is the only backend today; everything
@@ -16,6 +17,7 @@
 //! so they never see changes that are not yet durable.
 #![warn(missing_docs)]
 
+mod blocks;
 mod collection;
 mod series;
 
@@ -23,6 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+pub use blocks::{BLOCK_BYTES, BLOCK_RECORDS, BLOCK_SPAN_MS, BlockSeries};
 pub use collection::Collection;
 pub use series::{Record, Series};
 
@@ -63,6 +66,24 @@ const MIGRATIONS: &[&str] = &[
     // cursors); without this they walked every record of the partition and sorted it, so
     // each delivery cost grew with the whole history.
     "CREATE INDEX IF NOT EXISTS series_by_id ON series (ns, part, id);",
+    // Block series (blocks.rs): many records to a row for the high-volume series, whose
+    // rows moved here, one block each (a single record's block is its JSON, and the block
+    // id is its record's id, so delivery cursors and page tokens stay valid).
+    "CREATE TABLE blocks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ns TEXT NOT NULL, part TEXT NOT NULL, stream TEXT NOT NULL,
+        t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, n INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX blocks_stream_t_max ON blocks (ns, part, stream, t_max, t_min);
+    CREATE INDEX blocks_stream_t_min ON blocks (ns, part, stream, t_min, t_max);
+    CREATE INDEX blocks_part_t_max ON blocks (ns, part, t_max, t_min);
+    CREATE INDEX blocks_part_t_min ON blocks (ns, part, t_min, t_max);
+    CREATE INDEX blocks_by_id ON blocks (ns, part, id);
+    INSERT INTO blocks (id, ns, part, stream, t_min, t_max, n, body)
+        SELECT id, ns, part, stream, ts, ts, 1, body FROM series
+        WHERE ns IN ('cloudtrail.events', 'logs.events') ORDER BY id;
+    DELETE FROM series WHERE ns IN ('cloudtrail.events', 'logs.events');",
 ];
 
 /// The durable store shared by every service.
@@ -299,7 +320,8 @@ impl Store {
     /// Deletes everything (the admin reset).
     pub fn reset(&self) -> Result<()> {
         self.write(|tx| {
-            tx.tx.execute_batch("DELETE FROM documents; DELETE FROM series;")?;
+            tx.tx
+                .execute_batch("DELETE FROM documents; DELETE FROM series; DELETE FROM blocks;")?;
             Ok(())
         })
     }

@@ -223,17 +223,16 @@ fn partition(rec: &AuditRecord) -> String {
     part
 }
 
-// GAP: recording costs about 8 to 11 µs of server CPU a call (+20 to +34 % of the
-// throughput of a cheap call, against a 10 % target): one SQLite row per event, in a
-// table with two text-keyed indexes, is most of it; events stored many to a row would
-// take the insert to a fraction of a microsecond (docs/PERFORMANCE.md, CloudTrail).
+/// Stores a batch: one block per partition and stream (a few rows, however many events).
 fn write(store: &Store, records: &[Encoded]) -> Result<(), mamori_store::StoreError> {
     store.write(|tx| {
-        for rec in records {
-            let stream = if rec.data { "data" } else { "management" };
-            EVENTS.append_raw(tx, &rec.part, stream, rec.ts, &rec.body)?;
-        }
-        Ok(())
+        EVENTS.append_raw_all(
+            tx,
+            records.iter().map(|rec| {
+                let stream = if rec.data { "data" } else { "management" };
+                (rec.part.as_str(), stream, rec.ts, rec.body.as_slice())
+            }),
+        )
     })
 }
 

@@ -2,7 +2,7 @@
 //! trails (documents per account, keyed by name).
 
 use chrono::{DateTime, Utc};
-use mamori_store::{Collection, Series};
+use mamori_store::{BlockSeries, Collection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ pub struct StoredEvent {
 
 /// Recorded events, partition `account/region`, stream `management` or `data`, time =
 /// `eventTime` in milliseconds.
-pub const EVENTS: Series<StoredEvent> = Series::new("cloudtrail.events");
+pub const EVENTS: BlockSeries<StoredEvent> = BlockSeries::new("cloudtrail.events");
 
 /// A trail.
 #[derive(Debug, Clone, Serialize, Deserialize)]

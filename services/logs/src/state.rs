@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mamori_aws::AwsError;
-use mamori_store::{Collection, Series};
+use mamori_store::{BlockSeries, Collection, Series};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::invalid;
@@ -96,7 +96,7 @@ pub struct PendingDatapoint {
 pub const GROUPS: Collection<LogGroup> = Collection::new("logs.groups");
 pub const STREAMS: Collection<LogStream> = Collection::new("logs.streams");
 pub const METRIC_FILTERS: Collection<MetricFilter> = Collection::new("logs.metric_filters");
-pub const EVENTS: Series<Event> = Series::new("logs.events");
+pub const EVENTS: BlockSeries<Event> = BlockSeries::new("logs.events");
 pub const OUTBOX: Series<PendingDatapoint> = Series::new("logs.metric_outbox");
 /// The one partition of [`OUTBOX`]; its streams are `account/region`.
 pub const OUTBOX_PART: &str = "outbox";
