@@ -26,10 +26,18 @@ use std::marker::PhantomData;
 use std::ops::Range;
 
 use rusqlite::params;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::{Record, Result, StoreError, Tx};
+
+/// How a block series stores its records: a format of the type's own, since these are
+/// the records read and written by the million (JSON inside JSON would escape every
+/// quote of a log message on the way in and unescape it on the way out).
+pub trait BlockRecord: Sized {
+    /// Appends the stored form of `self` to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Reads a record back from its stored form.
+    fn decode(bytes: &[u8]) -> Result<Self>;
+}
 
 /// Most records in one block.
 pub const BLOCK_RECORDS: usize = 4_096;
@@ -60,15 +68,45 @@ impl<T> Copy for BlockSeries<T> {}
 /// The records of one partition and stream to append: `((part, stream), [(ts, json)])`.
 type Group<'a> = ((&'a str, &'a str), Vec<(i64, &'a [u8])>);
 
-/// A record decoded from a block, its JSON still unparsed.
-struct Raw {
+/// A record read from a block.
+struct Item<T> {
     id: i64,
     ts: i64,
     stream: std::rc::Rc<str>,
-    body: Vec<u8>,
+    value: T,
 }
 
-impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
+impl<T> Item<T> {
+    fn into_record(self) -> Record<T> {
+        Record { id: self.id, stream: self.stream.to_string(), ts: self.ts, value: self.value }
+    }
+}
+
+/// The records of a block row, still in their stored form.
+struct Entries<'r> {
+    stream: &'r str,
+    body: &'r [u8],
+    /// `(id, ts, where the record lies in body)`, in time order.
+    items: Vec<(i64, i64, Range<usize>)>,
+}
+
+impl Entries<'_> {
+    /// Decodes the records `keep` accepts (by id and time).
+    fn decode<T: BlockRecord>(&self, keep: impl Fn(i64, i64) -> bool) -> Result<Vec<Item<T>>> {
+        let mut stream = None;
+        let mut out = Vec::new();
+        for (id, ts, r) in &self.items {
+            if keep(*id, *ts) {
+                let stream = stream.get_or_insert_with(|| std::rc::Rc::<str>::from(self.stream));
+                let value = T::decode(&self.body[r.clone()])?;
+                out.push(Item { id: *id, ts: *ts, stream: stream.clone(), value });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<T: BlockRecord> BlockSeries<T> {
     /// A block series in namespace `ns`.
     pub const fn new(ns: &'static str) -> Self {
         Self { ns, _t: PhantomData }
@@ -89,13 +127,14 @@ impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
         let mut spans = Vec::new();
         for (part, stream, ts, value) in rows {
             let start = buf.len();
-            serde_json::to_writer(&mut buf, value)?;
+            value.encode(&mut buf);
             spans.push((part, stream, ts, start..buf.len()));
         }
         self.insert(tx, spans.iter().map(|(p, s, ts, r)| (*p, *s, *ts, &buf[r.clone()])))
     }
 
-    /// Appends records already serialized: each body must be the JSON of a `T`.
+    /// Appends records already in their stored form (a writer that builds it in one pass
+    /// saves building a `T` only to encode it): each body must decode as a `T`.
     pub fn append_raw_all<'v>(
         &self,
         tx: &Tx<'_>,
@@ -189,19 +228,19 @@ impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
             let mut args: Vec<&dyn rusqlite::ToSql> = vec![&self.ns, &part];
             args.extend(streams.iter().map(|s| s as &dyn rusqlite::ToSql));
             args.extend([&start as &dyn rusqlite::ToSql, &hi_max, &hi]);
-            let keep = |r: &Raw| r.ts >= start && r.ts < end && (r.ts, r.id) < (cts, cid);
-            let mut heap: BinaryHeap<Newest> = BinaryHeap::new();
+            let keep = |id, ts| ts >= start && ts < end && (ts, id) < (cts, cid);
+            let mut heap: BinaryHeap<Newest<T>> = BinaryHeap::new();
             walk(tx, &sql, &args, T_MAX, |bound, block| {
                 // Blocks still to read end at or before `bound`: what is newer comes first.
                 while heap.peek().is_some_and(|top| bound.is_none_or(|b| top.0.ts > b)) {
                     if let Some(Newest(r)) = heap.pop() {
-                        out.push(into_record(r)?);
+                        out.push(r.into_record());
                     }
                     if out.len() == limit {
                         return Ok(false);
                     }
                 }
-                heap.extend(block.into_iter().filter(keep).map(Newest));
+                heap.extend(block.decode(keep)?.into_iter().map(Newest));
                 Ok(true)
             })?;
         } else {
@@ -217,19 +256,19 @@ impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
             let mut args: Vec<&dyn rusqlite::ToSql> = vec![&self.ns, &part];
             args.extend(streams.iter().map(|s| s as &dyn rusqlite::ToSql));
             args.extend([&lo_min as &dyn rusqlite::ToSql, &end, &lo]);
-            let keep = |r: &Raw| r.ts >= start && r.ts < end && (r.ts, r.id) > (cts, cid);
-            let mut heap: BinaryHeap<Reverse<Newest>> = BinaryHeap::new();
+            let keep = |id, ts| ts >= start && ts < end && (ts, id) > (cts, cid);
+            let mut heap: BinaryHeap<Reverse<Newest<T>>> = BinaryHeap::new();
             walk(tx, &sql, &args, T_MIN, |bound, block| {
                 // Blocks still to read start at or after `bound`: what is older comes first.
                 while heap.peek().is_some_and(|Reverse(top)| bound.is_none_or(|b| top.0.ts < b)) {
                     if let Some(Reverse(Newest(r))) = heap.pop() {
-                        out.push(into_record(r)?);
+                        out.push(r.into_record());
                     }
                     if out.len() == limit {
                         return Ok(false);
                     }
                 }
-                heap.extend(block.into_iter().filter(keep).map(|r| Reverse(Newest(r))));
+                heap.extend(block.decode(keep)?.into_iter().map(|r| Reverse(Newest(r))));
                 Ok(true)
             })?;
         }
@@ -256,13 +295,18 @@ impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
         )?;
         let mut rows = stmt.query(params![self.ns, part, after_id])?;
         while let Some(row) = rows.next()? {
-            for r in decode_row(row)? {
-                if r.id > after_id {
-                    out.push(into_record(r)?);
-                    if out.len() == limit {
-                        return Ok(out);
-                    }
-                }
+            let wanted = limit - out.len();
+            let block = entries(row)?;
+            let kept = block.items.iter().filter(|(id, ..)| *id > after_id).take(wanted);
+            let last = kept.last().map_or(i64::MIN, |(id, ..)| *id);
+            out.extend(
+                block
+                    .decode(|id, _| id > after_id && id <= last)?
+                    .into_iter()
+                    .map(Item::into_record),
+            );
+            if out.len() == limit {
+                return Ok(out);
             }
         }
         Ok(out)
@@ -332,10 +376,14 @@ impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
             let mut rows = stmt.query(args.as_slice())?;
             while let Some(row) = rows.next()? {
                 let id: i64 = row.get(0)?;
-                let block = decode_row(row)?;
-                let keep: Vec<(i64, &[u8])> =
-                    block.iter().filter(|r| r.ts >= before).map(|r| (r.ts, &r.body[..])).collect();
-                gone += (block.len() - keep.len()) as i64;
+                let block = entries(row)?;
+                let keep: Vec<(i64, &[u8])> = block
+                    .items
+                    .iter()
+                    .filter(|(_, ts, _)| *ts >= before)
+                    .map(|(_, ts, r)| (*ts, &block.body[r.clone()]))
+                    .collect();
+                gone += (block.items.len() - keep.len()) as i64;
                 let mut body = Vec::new();
                 encode(&keep, &mut body);
                 trimmed.push((id, keep.len() as i64, keep[0].0, body));
@@ -375,20 +423,20 @@ impl<T: Serialize + DeserializeOwned> BlockSeries<T> {
 }
 
 /// A record ordered newest first in a max-heap: by (ts, id).
-struct Newest(Raw);
+struct Newest<T>(Item<T>);
 
-impl PartialEq for Newest {
+impl<T> PartialEq for Newest<T> {
     fn eq(&self, other: &Self) -> bool {
         (self.0.ts, self.0.id) == (other.0.ts, other.0.id)
     }
 }
-impl Eq for Newest {}
-impl PartialOrd for Newest {
+impl<T> Eq for Newest<T> {}
+impl<T> PartialOrd for Newest<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Newest {
+impl<T> Ord for Newest<T> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.0.ts, self.0.id).cmp(&(other.0.ts, other.0.id))
     }
@@ -407,24 +455,24 @@ fn walk(
     sql: &str,
     args: &[&dyn rusqlite::ToSql],
     bound_col: usize,
-    mut f: impl FnMut(Option<i64>, Vec<Raw>) -> Result<bool>,
+    mut f: impl FnMut(Option<i64>, &Entries<'_>) -> Result<bool>,
 ) -> Result<()> {
     let mut stmt = tx.tx.prepare_cached(sql)?;
     let mut rows = stmt.query(args)?;
     while let Some(row) = rows.next()? {
         let bound: i64 = row.get(bound_col)?;
-        if !f(Some(bound), decode_row(row)?)? {
+        if !f(Some(bound), &entries(row)?)? {
             return Ok(());
         }
     }
-    f(None, Vec::new())?;
+    f(None, &Entries { stream: "", body: &[], items: Vec::new() })?;
     Ok(())
 }
 
 /// The records of a block row `(id, stream, n, t_min, t_max, body)`.
-fn decode_row(row: &rusqlite::Row<'_>) -> Result<Vec<Raw>> {
+fn entries<'r>(row: &'r rusqlite::Row<'_>) -> Result<Entries<'r>> {
     let last: i64 = row.get(0)?;
-    let stream: String = row.get(1)?;
+    let stream = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
     let n: i64 = row.get(2)?;
     let t_min: i64 = row.get(3)?;
     let body = row.get_ref(5)?;
@@ -432,33 +480,16 @@ fn decode_row(row: &rusqlite::Row<'_>) -> Result<Vec<Raw>> {
         .as_blob()
         .or_else(|_| body.as_str().map(str::as_bytes))
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, body.data_type(), Box::new(e)))?;
-    let stream: std::rc::Rc<str> = stream.into();
-    let first = last - n + 1;
     if n == 1 {
-        return Ok(vec![Raw { id: last, ts: t_min, stream, body: body.to_vec() }]);
+        return Ok(Entries { stream, body, items: vec![(last, t_min, 0..body.len())] });
     }
     let spans = decode(body, usize::try_from(n).unwrap_or(0)).ok_or_else(|| {
-        StoreError::Io(std::io::Error::other(format!("stored block {last} is malformed")))
+        StoreError::Malformed(format!("block {last} does not hold its {n} records"))
     })?;
-    Ok(spans
-        .into_iter()
-        .enumerate()
-        .map(|(i, (ts, r))| Raw {
-            id: first + i as i64,
-            ts,
-            stream: stream.clone(),
-            body: body[r].to_vec(),
-        })
-        .collect())
-}
-
-fn into_record<T: DeserializeOwned>(r: Raw) -> Result<Record<T>> {
-    Ok(Record {
-        id: r.id,
-        stream: r.stream.to_string(),
-        ts: r.ts,
-        value: serde_json::from_slice(&r.body)?,
-    })
+    let first = last - n + 1;
+    let items =
+        spans.into_iter().enumerate().map(|(i, (ts, r))| (first + i as i64, ts, r)).collect();
+    Ok(Entries { stream, body, items })
 }
 
 /// How many records of `sorted` (by time) go into the next block.
@@ -519,6 +550,16 @@ mod tests {
 
     use super::*;
     use crate::Store;
+
+    /// Stored as JSON, as the rows moved from the one-record-a-row layout are.
+    impl BlockRecord for String {
+        fn encode(&self, out: &mut Vec<u8>) {
+            serde_json::to_writer(out, self).unwrap();
+        }
+        fn decode(bytes: &[u8]) -> Result<Self> {
+            Ok(serde_json::from_slice(bytes)?)
+        }
+    }
 
     const EVENTS: BlockSeries<String> = BlockSeries::new("test.events");
 

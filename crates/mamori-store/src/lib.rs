@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-pub use blocks::{BLOCK_BYTES, BLOCK_RECORDS, BLOCK_SPAN_MS, BlockSeries};
+pub use blocks::{BLOCK_BYTES, BLOCK_RECORDS, BLOCK_SPAN_MS, BlockRecord, BlockSeries};
 pub use collection::Collection;
 pub use series::{Record, Series};
 
@@ -38,6 +38,9 @@ pub enum StoreError {
     /// A stored document did not decode (a schema bug).
     #[error("stored document does not decode: {0}")]
     Decode(#[from] serde_json::Error),
+    /// A stored record is not in the form its type reads (a schema bug or corruption).
+    #[error("stored record is malformed: {0}")]
+    Malformed(String),
     /// The data directory could not be prepared.
     #[error("cannot open the data directory: {0}")]
     Io(#[from] std::io::Error),

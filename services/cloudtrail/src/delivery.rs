@@ -110,7 +110,7 @@ async fn deliver_all_locked(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
 /// Whether `trail` delivers `ev` (its selectors, IncludeGlobalServiceEvents).
 pub fn selected(trail: &Trail, ev: &StoredEvent) -> bool {
     let selected = if trail.has_custom_event_selectors() {
-        let rec: Value = serde_json::from_str(ev.record.get()).unwrap_or(Value::Null);
+        let rec: Value = serde_json::from_str(ev.record.as_str()).unwrap_or(Value::Null);
         selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &rec)
     } else {
         // The default selector: every management event.
@@ -157,7 +157,7 @@ async fn deliver_trail(
     let mut events: Vec<(i64, String)> = records
         .into_iter()
         .filter(|r| selected(&trail, &r.value))
-        .map(|r| (r.ts, String::from(Box::<str>::from(r.value.record))))
+        .map(|r| (r.ts, r.value.record))
         .collect();
     events.sort_by_key(|(ts, _)| *ts);
     // One stream per region of the events, in the home region's group.

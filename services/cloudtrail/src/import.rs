@@ -10,11 +10,11 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
-use mamori_store::Store;
+use mamori_store::{BlockRecord, Store};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::state::{EVENTS, StoredEvent};
+use crate::state::{EVENTS, EventHeader, StoredEvent};
 
 /// The outcome of an import batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -113,8 +113,9 @@ fn username(id: &Identity<'_>) -> String {
 }
 
 /// A pretty-printed record (from a file someone reformatted) made compact, as CloudTrail
-/// writes records: whitespace outside strings is dropped; strings are kept as they are.
-fn compact(raw: &str) -> Result<Box<RawValue>, serde_json::Error> {
+/// writes records: whitespace outside strings is dropped; strings are kept as they are
+/// (`raw` is valid JSON, and so is what is left of it).
+fn compact(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let (mut in_string, mut escaped) = (false, false);
     for c in raw.chars() {
@@ -131,17 +132,31 @@ fn compact(raw: &str) -> Result<Box<RawValue>, serde_json::Error> {
             out.push(c);
         }
     }
-    RawValue::from_string(out)
+    out
 }
 
 /// The stored form of one record (partition `account/region`, `eventTime` in
-/// milliseconds, event), or why it is refused; [`import_records`] calls it for each
-/// record. Public only for the fuzz target in `fuzz/` and the property tests.
+/// milliseconds, event), or why it is refused. Public only for the fuzz target in `fuzz/`
+/// and the property tests; [`import_records`] writes the same form with [`write_stored`].
 #[doc(hidden)]
 pub fn to_stored(
     rec: &RawValue,
     shift: Option<TimeDelta>,
 ) -> Result<(String, i64, StoredEvent), &'static str> {
+    let mut out = Vec::new();
+    let (part, ts, _) = write_stored(rec, shift, &mut out)?;
+    let ev = StoredEvent::decode(&out).map_err(|_| "not a CloudTrail record")?;
+    Ok((part, ts, ev))
+}
+
+/// Appends the stored form of one record to `out` (nothing when it is refused); returns
+/// its partition `account/region`, its `eventTime` in milliseconds and whether it is a
+/// data event, or why it is refused.
+fn write_stored(
+    rec: &RawValue,
+    shift: Option<TimeDelta>,
+    out: &mut Vec<u8>,
+) -> Result<(String, i64, bool), &'static str> {
     let raw = rec.get();
     if !raw.starts_with('{') {
         return Err("not a JSON object");
@@ -166,7 +181,7 @@ pub fn to_stored(
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return Err("no 12-digit recipientAccountId");
     }
-    let record = match (shift, f.event_time) {
+    let record: Cow<'_, str> = match (shift, f.event_time) {
         (Some(shift), Some(old)) => {
             // Beyond the years RFC 3339 can write (0000-9999) the new time could not be
             // written back, and far enough it would overflow.
@@ -183,30 +198,32 @@ pub fn to_stored(
             out.push_str(&raw[..at]);
             out.push_str(&new);
             out.push_str(&raw[at + old.get().len()..]);
-            let out = if out.contains('\n') { compact(&out) } else { RawValue::from_string(out) };
-            out.map_err(|_| "not a CloudTrail record")?
+            Cow::Owned(if out.contains('\n') { compact(&out) } else { out })
         }
-        _ if raw.contains('\n') => compact(raw).map_err(|_| "not a CloudTrail record")?,
-        _ => rec.to_owned(),
+        _ if raw.contains('\n') => Cow::Owned(compact(raw)),
+        _ => Cow::Borrowed(raw),
     };
     let data = text(f.event_category).as_deref() == Some("Data")
         || f.management_event.is_some_and(|r| r.get() == "false");
-    let stored = StoredEvent {
-        event_id: text(f.event_id)
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), Cow::into_owned),
-        event_name: name.into_owned(),
-        event_source: source.into_owned(),
-        read_only: is_true(f.read_only),
-        access_key_id: id
-            .as_ref()
-            .and_then(|i| text(i.access_key_id))
-            .unwrap_or_default()
-            .into_owned(),
-        username: id.as_ref().map(username).unwrap_or_default(),
-        data,
-        record,
+    let mut new_id = uuid::Uuid::encode_buffer();
+    let event_id = match text(f.event_id) {
+        Some(id) => id,
+        None => Cow::Borrowed(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut new_id)),
     };
-    Ok((format!("{account}/{region}"), time.timestamp_millis(), stored))
+    let access_key_id = id.as_ref().and_then(|i| text(i.access_key_id)).unwrap_or_default();
+    let username = id.as_ref().map(username).unwrap_or_default();
+    EventHeader {
+        event_id: &event_id,
+        event_name: &name,
+        event_source: &source,
+        read_only: is_true(f.read_only),
+        access_key_id: &access_key_id,
+        username: &username,
+        data,
+    }
+    .encode(out);
+    out.extend_from_slice(record.as_bytes());
+    Ok((format!("{account}/{region}"), time.timestamp_millis(), data))
 }
 
 /// Delivers the imported records to the trails' log groups now rather than at the next
@@ -227,18 +244,20 @@ pub fn import_records(
     shift: Option<TimeDelta>,
 ) -> Result<ImportReport, mamori_store::StoreError> {
     let mut report = ImportReport::default();
+    let mut buf = Vec::with_capacity(records.iter().map(|r| r.get().len() + 128).sum());
     let mut rows = Vec::with_capacity(records.len());
     for (i, rec) in records.iter().enumerate() {
-        match to_stored(rec, shift) {
-            Ok(row) => rows.push(row),
+        let start = buf.len();
+        match write_stored(rec, shift, &mut buf) {
+            Ok((part, ts, data)) => rows.push((part, ts, data, start..buf.len())),
             Err(why) => report.rejected.push(format!("record {i}: {why}")),
         }
     }
     store.write(|tx| {
-        EVENTS.append_all(
+        EVENTS.append_raw_all(
             tx,
-            rows.iter().map(|(part, ts, ev)| {
-                (part.as_str(), if ev.data { "data" } else { "management" }, *ts, ev)
+            rows.iter().map(|(part, ts, data, r)| {
+                (part.as_str(), if *data { "data" } else { "management" }, *ts, &buf[r.clone()])
             }),
         )
     })?;
@@ -282,7 +301,7 @@ mod tests {
         assert_eq!(got[0].value.username, "alice");
         assert_eq!(got[0].value.access_key_id, "AKIA1");
         assert_eq!(got[0].ts, 1_672_617_600_000);
-        let rec: Value = serde_json::from_str(got[0].value.record.get()).unwrap();
+        let rec: Value = serde_json::from_str(got[0].value.record.as_str()).unwrap();
         assert_eq!(rec["eventTime"], "2023-01-02T00:00:00Z", "shifted");
         assert_eq!(rec["userIdentity"]["eventTime"], "nested", "only the top-level time");
         let mut want = good.clone();
@@ -296,7 +315,7 @@ mod tests {
         let rec: &RawValue = serde_json::from_str(pretty).unwrap();
         let (_, _, ev) = to_stored(rec, None).unwrap();
         assert_eq!(
-            ev.record.get(),
+            ev.record.as_str(),
             r#"{"eventTime":"2023-01-01T00:00:00Z","eventName":"A \" b","eventSource":"s","awsRegion":"r","recipientAccountId":"111122223333","requestParameters":{"k":[1,2],"t":"x  y"}}"#
         );
         assert_eq!(ev.event_name, "A \" b");
@@ -322,7 +341,7 @@ mod tests {
             let v = json!({"eventTime": time, "eventName": "N", "eventSource": "s",
                 "awsRegion": "r", "recipientAccountId": "111122223333"});
             let got = to_stored(&raw(&v), Some(shift)).map(|(_, ts, ev)| {
-                let rec: Value = serde_json::from_str(ev.record.get()).unwrap();
+                let rec: Value = serde_json::from_str(ev.record.as_str()).unwrap();
                 let text = rec["eventTime"].as_str().unwrap().to_owned();
                 let parsed = DateTime::parse_from_rfc3339(&text).unwrap();
                 assert_eq!(parsed.timestamp_millis(), ts, "{time} {shift:?}");
@@ -371,7 +390,7 @@ mod tests {
             let (part, ts, ev) = to_stored(&r, None).unwrap();
             assert_eq!((part.as_str(), ts), ("111122223333/r", 1_672_531_200_500), "{extra}");
             assert_eq!((ev.username.as_str(), ev.data), (user, data), "{extra}");
-            assert_eq!(ev.record.get(), r.get(), "stored as it came: {extra}");
+            assert_eq!(ev.record.as_str(), r.get(), "stored as it came: {extra}");
         }
     }
 }

@@ -210,7 +210,7 @@ async fn deliver_file(
     let mut file = None;
     let mut result = Ok(());
     if !chosen.is_empty() {
-        let body = log_file_body(chosen.iter().map(|r| r.value.record.get()));
+        let body = log_file_body(chosen.iter().map(|r| r.value.record.as_str()));
         let key = log_file_key(
             trail.s3_key_prefix.as_deref(),
             &trail.account,

@@ -8,13 +8,12 @@ use std::sync::{Arc, mpsc};
 
 use mamori_service::{AuditRecord, AuditSink};
 use mamori_store::Store;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::data;
 use crate::interest::{self, Interest};
 use crate::record::{self, Shaped};
-use crate::state::EVENTS;
+use crate::state::{EVENTS, EventHeader};
 
 /// Builds `(requestParameters, responseElements)` of a call; the binary supplies one
 /// from the service models.
@@ -161,20 +160,6 @@ pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!())
 }
 
-/// A [`StoredEvent`] from borrowed parts: the same JSON, written in one pass without
-/// building the record as text first.
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    event_id: &'a str,
-    event_name: &'a str,
-    event_source: &'a str,
-    read_only: bool,
-    access_key_id: &'a str,
-    username: &'a str,
-    data: bool,
-    record: record::Event<'a>,
-}
-
 /// The shaped parts of a record's event.
 fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
     let model = || shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
@@ -187,8 +172,9 @@ fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
     }
 }
 
-/// Writes the stored form of `rec` (the JSON of a `StoredEvent`) into `out`; returns
-/// whether it is a data event.
+/// Writes the stored form of `rec` (a [`crate::state::StoredEvent`]'s) into `out`:
+/// the header, then the record serialized straight after it; returns whether it is a
+/// data event.
 pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
     let data = record::is_data_event(rec.service, &rec.operation);
     let shaped = shape(rec, shaper, data);
@@ -196,7 +182,7 @@ pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
     let event_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
     let time = record::EventTime::new(rec.time);
     let source = record::event_source(rec.service);
-    let stored = StoredRef {
+    EventHeader {
         event_id,
         event_name: record::event_name(rec.service, &rec.operation),
         event_source: &source,
@@ -204,9 +190,10 @@ pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
         access_key_id: rec.principal.access_key_id.as_deref().unwrap_or_default(),
         username: record::username(rec),
         data,
-        record: record::event(rec, &shaped, event_id, time.as_str(), &source),
-    };
-    if serde_json::to_writer(&mut *out, &stored).is_err() {
+    }
+    .encode(out);
+    let event = record::event(rec, &shaped, event_id, time.as_str(), &source);
+    if serde_json::to_writer(&mut *out, &event).is_err() {
         // Borrowed strings, numbers and JSON values always serialize.
         tracing::error!(request_id = %rec.request_id, "cannot serialize a CloudTrail event");
     }
@@ -244,6 +231,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use mamori_store::BlockRecord;
+
     use crate::state::StoredEvent;
 
     #[test]
@@ -273,13 +262,13 @@ mod tests {
         let shaper: Shaper = Arc::new(|_, _, i, o| (i.clone(), o.cloned().unwrap_or_default()));
         let mut body = Vec::new();
         assert!(encode(&rec, &shaper, &mut body), "PutObject is a data event");
-        let ev: StoredEvent = serde_json::from_slice(&body).unwrap();
+        let ev = StoredEvent::decode(&body).unwrap();
         assert_eq!(ev.event_name, "PutObject");
         assert_eq!(ev.event_source, "s3.amazonaws.com");
         assert_eq!(ev.access_key_id, "AKIAEXAMPLE");
         assert_eq!(ev.username, "root");
         assert!(ev.data && !ev.read_only);
-        let r: Value = serde_json::from_str(ev.record.get()).unwrap();
+        let r: Value = serde_json::from_str(ev.record.as_str()).unwrap();
         assert_eq!(r["eventID"], ev.event_id.as_str());
         assert_eq!(r["eventTime"], "2023-11-14T22:13:20Z");
         assert_eq!(r["eventCategory"], "Data");

@@ -2,12 +2,12 @@
 //! trails (documents per account, keyed by name).
 
 use chrono::{DateTime, Utc};
-use mamori_store::{BlockSeries, Collection};
+use mamori_store::{BlockRecord, BlockSeries, Collection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One recorded event, with the fields event history filters on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct StoredEvent {
     /// `eventID`.
     pub event_id: String,
@@ -23,8 +23,122 @@ pub struct StoredEvent {
     pub username: String,
     /// A data event (never in event history; trails only on request).
     pub data: bool,
-    /// The full record, kept as JSON text (stored inline, not as an escaped string).
-    pub record: Box<serde_json::value::RawValue>,
+    /// The full record, as JSON text.
+    pub record: String,
+}
+
+/// The fields of a [`StoredEvent`] before its record, borrowed: what a writer that
+/// serializes the record straight into the stored form puts first
+/// ([`EventHeader::encode`], then the record's JSON).
+#[derive(Debug, Clone, Copy)]
+pub struct EventHeader<'a> {
+    /// `eventID`.
+    pub event_id: &'a str,
+    /// `eventName`.
+    pub event_name: &'a str,
+    /// `eventSource`.
+    pub event_source: &'a str,
+    /// `readOnly`.
+    pub read_only: bool,
+    /// The access key that signed the call.
+    pub access_key_id: &'a str,
+    /// The user name event history shows.
+    pub username: &'a str,
+    /// A data event.
+    pub data: bool,
+}
+
+/// The first byte of an event's stored form: `1`, a flag byte (read-only 1, data 2), the
+/// five header strings each as a little-endian `u32` length and its bytes, then the
+/// record's JSON to the end. Events stored before block series are JSON objects (`{`).
+const EVENT_FORM: u8 = 1;
+
+impl EventHeader<'_> {
+    /// Appends the stored form's header to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(EVENT_FORM);
+        out.push(u8::from(self.read_only) | (u8::from(self.data) << 1));
+        for s in
+            [self.event_id, self.event_name, self.event_source, self.access_key_id, self.username]
+        {
+            // Header strings are ids and names of a few dozen bytes.
+            out.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+/// The form events were stored in before block series.
+#[derive(Deserialize)]
+struct JsonEvent {
+    event_id: String,
+    event_name: String,
+    event_source: String,
+    read_only: bool,
+    access_key_id: String,
+    username: String,
+    data: bool,
+    record: Box<serde_json::value::RawValue>,
+}
+
+impl BlockRecord for StoredEvent {
+    fn encode(&self, out: &mut Vec<u8>) {
+        EventHeader {
+            event_id: &self.event_id,
+            event_name: &self.event_name,
+            event_source: &self.event_source,
+            read_only: self.read_only,
+            access_key_id: &self.access_key_id,
+            username: &self.username,
+            data: self.data,
+        }
+        .encode(out);
+        out.extend_from_slice(self.record.as_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> mamori_store::Result<Self> {
+        let malformed = || StoreError::Malformed("CloudTrail event".into());
+        match bytes {
+            [EVENT_FORM, flags, rest @ ..] => {
+                let mut rest = rest;
+                let mut next = || -> mamori_store::Result<String> {
+                    let len = rest.get(..4).ok_or_else(malformed)?;
+                    let len = u32::from_le_bytes(len.try_into().map_err(|_| malformed())?) as usize;
+                    let s = rest.get(4..4 + len).ok_or_else(malformed)?;
+                    let s = std::str::from_utf8(s).map_err(|_| malformed())?.to_owned();
+                    rest = &rest[4 + len..];
+                    Ok(s)
+                };
+                let (event_id, event_name, event_source) = (next()?, next()?, next()?);
+                let (access_key_id, username) = (next()?, next()?);
+                let record = std::str::from_utf8(rest).map_err(|_| malformed())?.to_owned();
+                Ok(Self {
+                    event_id,
+                    event_name,
+                    event_source,
+                    read_only: flags & 1 != 0,
+                    access_key_id,
+                    username,
+                    data: flags & 2 != 0,
+                    record,
+                })
+            }
+            [b'{', ..] => {
+                let j: JsonEvent = serde_json::from_slice(bytes)?;
+                Ok(Self {
+                    event_id: j.event_id,
+                    event_name: j.event_name,
+                    event_source: j.event_source,
+                    read_only: j.read_only,
+                    access_key_id: j.access_key_id,
+                    username: j.username,
+                    data: j.data,
+                    record: String::from(Box::<str>::from(j.record)),
+                })
+            }
+            _ => Err(malformed()),
+        }
+    }
 }
 
 /// Recorded events, partition `account/region`, stream `management` or `data`, time =
@@ -272,3 +386,42 @@ pub fn cursors_now(
 
 /// Trails, partition = account id, key = name.
 pub const TRAILS: Collection<Trail> = Collection::new("cloudtrail.trails");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_back_in_both_stored_forms() {
+        let ev = StoredEvent {
+            event_id: "e-1".into(),
+            event_name: "CreateUser".into(),
+            event_source: "iam.amazonaws.com".into(),
+            read_only: false,
+            access_key_id: String::new(),
+            username: "ünicode".into(),
+            data: true,
+            record: r#"{"eventName":"CreateUser","x":"a\"b"}"#.into(),
+        };
+        let mut out = Vec::new();
+        ev.encode(&mut out);
+        assert!(out.ends_with(ev.record.as_bytes()), "the record is stored as its text");
+        let back = StoredEvent::decode(&out).unwrap();
+        assert_eq!(
+            (back.event_id, back.event_name, back.event_source, back.username, back.record),
+            (ev.event_id, ev.event_name, ev.event_source, ev.username, ev.record)
+        );
+        assert!(back.data && !back.read_only && back.access_key_id.is_empty());
+        // Cut anywhere inside the header, the form is refused rather than misread.
+        let header = out.len() - r#"{"eventName":"CreateUser","x":"a\"b"}"#.len();
+        for cut in 0..header {
+            assert!(StoredEvent::decode(&out[..cut]).is_err(), "cut at {cut}");
+        }
+        // Events stored before block series, as JSON with the record inline.
+        let old = br#"{"event_id":"e","event_name":"N","event_source":"s","read_only":true,
+            "access_key_id":"AK","username":"u","data":false,"record":{"a": 1}}"#;
+        let old = StoredEvent::decode(old).unwrap();
+        assert_eq!((old.access_key_id.as_str(), old.record.as_str()), ("AK", r#"{"a": 1}"#));
+        assert!(old.read_only && !old.data);
+    }
+}

@@ -93,17 +93,17 @@ fn check(text: &str) -> bool {
         let Ok((part, ts, ev)) = to_stored(rec, shift) else { continue };
         accepted = true;
         let input: Value = serde_json::from_str(rec.get()).expect("a RawValue is JSON");
-        let mut stored: Value = serde_json::from_str(ev.record.get())
-            .unwrap_or_else(|e| panic!("{text:?} {shift:?}: stored {:?}: {e}", ev.record.get()));
+        let mut stored: Value = serde_json::from_str(ev.record.as_str())
+            .unwrap_or_else(|e| panic!("{text:?} {shift:?}: stored {:?}: {e}", ev.record.as_str()));
         let stored_time = stored["eventTime"].as_str().expect("a string eventTime").to_owned();
-        assert!(!ev.record.get().contains('\n'), "{text:?}: not compacted");
+        assert!(!ev.record.as_str().contains('\n'), "{text:?}: not compacted");
         let old = millis(input["eventTime"].as_str().expect("a string eventTime"));
         let want = old + shift.map_or(0, |s| s.num_milliseconds());
         // chrono folds a leap second (`23:59:60`) into the next one when shifting it.
         assert!((ts - want).abs() <= 1000, "{text:?} {shift:?}: {ts} for {want}");
         assert_eq!(millis(&stored_time), ts, "{text:?} {shift:?}: the text says {stored_time}");
         if shift.is_none() && !rec.get().contains('\n') {
-            assert_eq!(ev.record.get(), rec.get(), "{text:?}: stored as it came");
+            assert_eq!(ev.record.as_str(), rec.get(), "{text:?}: stored as it came");
         }
         let mut rest = input.clone();
         rest.as_object_mut().expect("an object").remove("eventTime");

@@ -8,8 +8,9 @@
 //! - streams: documents under `account/region`, keyed `group:stream` (a group name never
 //!   holds `:`, so the prefix `group:` selects exactly one group's streams);
 //! - metric filters: documents under `account/region`, keyed `group:filter`;
-//! - events: a series partitioned per group (`account/region/group`), one stream per log
-//!   stream, so a group's retention and deletion are one range delete;
+//! - events: a block series partitioned per group (`account/region/group`), one stream
+//!   per log stream, so a group's retention and deletion are one range delete; an event
+//!   is stored as its ingestion time and the message's bytes ([`Event`]'s codec);
 //! - the metric outbox: a series in one partition, one stream per `account/region`, holding
 //!   the datapoints not yet accepted by CloudWatch.
 
@@ -18,7 +19,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mamori_aws::AwsError;
-use mamori_store::{BlockSeries, Collection, Series};
+use mamori_store::{BlockRecord, BlockSeries, Collection, Series, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::invalid;
@@ -56,6 +57,33 @@ pub struct Event {
     pub m: String,
     /// Ingestion time, epoch milliseconds.
     pub i: i64,
+}
+
+/// The first byte of an event in its stored form: `1`, the ingestion time (8 bytes,
+/// little-endian), then the message as it came. Events stored before block series are
+/// JSON objects, so they start with `{`.
+const EVENT_FORM: u8 = 1;
+
+impl BlockRecord for Event {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(EVENT_FORM);
+        out.extend_from_slice(&self.i.to_le_bytes());
+        out.extend_from_slice(self.m.as_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> mamori_store::Result<Self> {
+        match bytes.split_first() {
+            Some((&EVENT_FORM, rest)) if rest.len() >= 8 => {
+                let (i, m) = rest.split_at(8);
+                let i = i64::from_le_bytes(i.try_into().unwrap_or_default());
+                let m = std::str::from_utf8(m)
+                    .map_err(|_| StoreError::Malformed("log event is not UTF-8".into()))?;
+                Ok(Self { m: m.to_owned(), i })
+            }
+            Some((b'{', _)) => Ok(serde_json::from_slice(bytes)?),
+            _ => Err(StoreError::Malformed("log event of an unknown form".into())),
+        }
+    }
 }
 
 /// A metric filter, as `PutMetricFilter` received it.
@@ -227,6 +255,23 @@ pub fn decode_cursor(token: &str) -> Result<(i64, i64), AwsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_read_back_in_both_stored_forms() {
+        for m in ["", "plain", "{\"json\": \"inside\"}", "ünicode \n lines"] {
+            let mut out = Vec::new();
+            Event { m: m.into(), i: -5 }.encode(&mut out);
+            assert_eq!(out.len(), 9 + m.len(), "no escaping: {m:?}");
+            let ev = Event::decode(&out).unwrap();
+            assert_eq!((ev.m.as_str(), ev.i), (m, -5));
+        }
+        // Events stored before block series, as JSON.
+        let ev = Event::decode(br#"{"m":"old \"one\"","i":7}"#).unwrap();
+        assert_eq!((ev.m.as_str(), ev.i), ("old \"one\"", 7));
+        for bad in [&b""[..], b"\x01short", b"\x02aaaaaaaaa", b"\x01\0\0\0\0\0\0\0\0\xff"] {
+            assert!(Event::decode(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn group_names() {

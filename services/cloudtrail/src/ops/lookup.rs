@@ -64,7 +64,7 @@ fn resources(ev: &StoredEvent) -> Vec<(String, String, String)> {
         arn: String,
     }
     let rec: Record =
-        serde_json::from_str(ev.record.get()).unwrap_or(Record { resources: Vec::new() });
+        serde_json::from_str(ev.record.as_str()).unwrap_or(Record { resources: Vec::new() });
     rec.resources
         .into_iter()
         .map(|r| {
@@ -154,7 +154,7 @@ pub fn lookup_events(ctx: &Context, input: Value) -> Result<Value, AwsError> {
                     .into_iter()
                     .map(|(ty, name, _)| json!({"ResourceType": ty, "ResourceName": name}))
                     .collect::<Vec<_>>(),
-                "CloudTrailEvent": ev.record.get(),
+                "CloudTrailEvent": ev.record.as_str(),
             })
         })
         .collect();
