@@ -76,7 +76,8 @@ def run_one(binary, files, n, base, extra):
                                            Statistics=["Sum"])["Datapoints"]
             if pts and sum(p["Sum"] for p in pts) >= n // 25:
                 break
-            time.sleep(0.05)
+            # Polled often: at 100,000 events/s, 50 ms is a tenth of a 50,000-record run.
+            time.sleep(0.01)
         t_all = time.perf_counter() - t0
         server_cpu = cpu_seconds(s.proc.pid) - cpu0
         if perf:
