@@ -70,7 +70,7 @@ const MIGRATIONS: &[&str] = &[
     // each delivery cost grew with the whole history.
     "CREATE INDEX IF NOT EXISTS series_by_id ON series (ns, part, id);",
     // Block series (blocks.rs): many records to a row for the high-volume series, whose
-    // rows moved here, one block each (a single record's block is its JSON, and the block
+    // rows moved here (and with them the only reader of `series_by_id`), one block each (a single record's block is its JSON, and the block
     // id is its record's id, so delivery cursors and page tokens stay valid).
     "CREATE TABLE blocks (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,7 +86,8 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO blocks (id, ns, part, stream, t_min, t_max, n, body)
         SELECT id, ns, part, stream, ts, ts, 1, body FROM series
         WHERE ns IN ('cloudtrail.events', 'logs.events') ORDER BY id;
-    DELETE FROM series WHERE ns IN ('cloudtrail.events', 'logs.events');",
+    DELETE FROM series WHERE ns IN ('cloudtrail.events', 'logs.events');
+    DROP INDEX IF EXISTS series_by_id;",
 ];
 
 /// The durable store shared by every service.

@@ -55,25 +55,6 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         Ok(tx.tx.last_insert_rowid())
     }
 
-    /// Appends a record already serialized: `body` must be the JSON of a `T` (a writer
-    /// that builds it in one pass saves serializing a `T` it would build only for this);
-    /// returns its id.
-    pub fn append_raw(
-        &self,
-        tx: &Tx<'_>,
-        part: &str,
-        stream: &str,
-        ts: i64,
-        body: &[u8],
-    ) -> Result<i64> {
-        tx.tx
-            .prepare_cached(
-                "INSERT INTO series (ns, part, stream, ts, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![self.ns, part, stream, ts, body])?;
-        Ok(tx.tx.last_insert_rowid())
-    }
-
     /// Appends many records, as [`Series::append`] does one by one, with multi-row
     /// inserts (fewer statement runs and one body buffer per chunk). Rows are
     /// `(partition, stream, ts, value)`; ids increase in row order.
@@ -161,47 +142,6 @@ impl<T: Serialize + DeserializeOwned> Series<T> {
         }
         args.push(&limit);
         read_records(&mut stmt, args.as_slice())
-    }
-
-    /// Records of a partition with an id greater than `after_id`, in id (insertion) order:
-    /// a cursor that never skips a record appended later with an earlier time.
-    pub fn since_id(
-        &self,
-        tx: &Tx<'_>,
-        part: &str,
-        after_id: i64,
-        limit: usize,
-    ) -> Result<Vec<Record<T>>> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = tx.tx.prepare_cached(
-            "SELECT id, stream, ts, body FROM series WHERE ns = ?1 AND part = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
-        )?;
-        read_records(&mut stmt, params![self.ns, part, after_id, limit])
-    }
-
-    /// The partitions holding records whose name starts with `prefix` (`"111122223333/"`),
-    /// in name order. Each step is one index seek (a skip scan), so the cost grows with
-    /// the number of partitions, not of records.
-    pub fn parts(&self, tx: &Tx<'_>, prefix: &str) -> Result<Vec<String>> {
-        let mut stmt = tx.tx.prepare_cached(
-            "WITH RECURSIVE p(part) AS (
-                 SELECT (SELECT MIN(part) FROM series WHERE ns = ?1 AND part >= ?2)
-                 UNION ALL
-                 SELECT (SELECT MIN(s.part) FROM series s WHERE s.ns = ?1 AND s.part > p.part)
-                 FROM p WHERE p.part IS NOT NULL AND substr(p.part, 1, length(?2)) = ?2
-             )
-             SELECT part FROM p WHERE part IS NOT NULL AND substr(part, 1, length(?2)) = ?2",
-        )?;
-        let rows = stmt.query_map(params![self.ns, prefix], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
-    }
-
-    /// The highest id in a partition (0 when empty).
-    pub fn last_id(&self, tx: &Tx<'_>, part: &str) -> Result<i64> {
-        Ok(tx
-            .tx
-            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM series WHERE ns = ?1 AND part = ?2")?
-            .query_row(params![self.ns, part], |r| r.get(0))?)
     }
 
     /// Deletes records of a stream (every stream when `None`) older than `before`.
@@ -311,28 +251,6 @@ mod tests {
     const EVENTS: Series<String> = Series::new("test.events");
 
     #[test]
-    fn id_reads_use_the_id_index() {
-        let store = Store::in_memory().unwrap();
-        let plan = |sql: &str| -> String {
-            store
-                .read(|tx| {
-                    let mut stmt = tx.tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-                    let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
-                    Ok::<_, crate::StoreError>(
-                        rows.collect::<std::result::Result<Vec<_>, _>>()?.join("; "),
-                    )
-                })
-                .unwrap()
-        };
-        let since = plan(
-            "SELECT id, stream, ts, body FROM series WHERE ns = 'a' AND part = 'b' AND id > 5 ORDER BY id LIMIT 10",
-        );
-        assert!(since.contains("series_by_id") && !since.contains("TEMP B-TREE"), "{since}");
-        let last = plan("SELECT COALESCE(MAX(id), 0) FROM series WHERE ns = 'a' AND part = 'b'");
-        assert!(last.contains("series_by_id"), "{last}");
-    }
-
-    #[test]
     fn append_all_matches_append() {
         let store = Store::in_memory().unwrap();
         let values: Vec<String> = (0..CHUNK * 2 + 5).map(|i| format!("v{i}")).collect();
@@ -347,8 +265,13 @@ mod tests {
                 EVENTS.append_all(tx, std::iter::empty())
             })
             .unwrap();
-        let p = store.read(|tx| EVENTS.since_id(tx, "p", 0, 1000)).unwrap();
-        let q = store.read(|tx| EVENTS.since_id(tx, "q", 0, 1000)).unwrap();
+        let all = |part| {
+            let mut recs =
+                store.read(|tx| EVENTS.range(tx, part, &[], i64::MIN, i64::MAX, None, 1000, false));
+            recs.as_mut().unwrap().sort_by_key(|r| r.id);
+            recs.unwrap()
+        };
+        let (p, q) = (all("p"), all("q"));
         assert_eq!(p.len() + q.len(), values.len() + 1);
         assert_eq!(p[0].value, "first");
         let mut got: Vec<(i64, i64, String)> =
@@ -384,11 +307,6 @@ mod tests {
         assert_eq!(next[0].ts, 30);
         let back = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 35, None, 10, true)).unwrap();
         assert_eq!(back.first().map(|r| r.ts), Some(30));
-        let first = store.read(|tx| EVENTS.since_id(tx, "p", 0, 2)).unwrap();
-        assert_eq!(first.iter().map(|r| r.ts).collect::<Vec<_>>(), [10, 20]);
-        let rest = store.read(|tx| EVENTS.since_id(tx, "p", first[1].id, 10)).unwrap();
-        assert_eq!(rest.len(), 3);
-        assert_eq!(store.read(|tx| EVENTS.last_id(tx, "p")).unwrap(), rest[2].id);
         let gone = store.write(|tx| EVENTS.delete_before(tx, "p", None, 25)).unwrap();
         assert_eq!(gone, 2);
         let gone = store.write(|tx| EVENTS.delete_range(tx, "p", "b", 40, 41)).unwrap();
@@ -399,26 +317,5 @@ mod tests {
         assert_eq!(store.write(|tx| EVENTS.delete_ids(tx, "p", &ids)).unwrap(), 2);
         let left = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 100, None, 10, false)).unwrap();
         assert!(left.is_empty());
-    }
-
-    #[test]
-    fn parts_lists_the_partitions_under_a_prefix() {
-        const OTHER: Series<String> = Series::new("test.other");
-        let store = Store::in_memory().unwrap();
-        store
-            .write(|tx| {
-                for part in ["1/us-east-1", "1/eu-west-1", "1/eu-west-1", "12/us-east-1", "2/x"] {
-                    EVENTS.append(tx, part, "s", 1, &String::new())?;
-                }
-                OTHER.append(tx, "1/ap-south-1", "s", 1, &String::new())?;
-                Ok::<_, crate::StoreError>(())
-            })
-            .unwrap();
-        let parts = |prefix: &str| store.read(|tx| EVENTS.parts(tx, prefix)).unwrap();
-        assert_eq!(parts("1/"), ["1/eu-west-1", "1/us-east-1"]);
-        assert_eq!(parts("12/"), ["12/us-east-1"]);
-        assert_eq!(parts("2/"), ["2/x"]);
-        assert!(parts("3/").is_empty());
-        assert_eq!(parts("").len(), 4);
     }
 }
