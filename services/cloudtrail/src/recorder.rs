@@ -211,8 +211,8 @@ fn partition(rec: &AuditRecord) -> String {
 }
 
 /// Stores a batch: one block per partition and stream (a few rows, however many events).
-// GAP: recording still costs about 4 to 6 µs of server CPU a call (+15 to +22 % CPU on
-// GetCallerIdentity, 12 to 17 % of its throughput, against a 10 % target): shaping
+// GAP: recording still costs 14 to 17 % of the throughput of GetCallerIdentity at 32
+// connections, against a 10 % target (the writer's share is 2 µs a call): shaping
 // requestParameters and responseElements as `serde_json::Value` trees, serializing the
 // record, and the writer's copy into the store are what is left (docs/PERFORMANCE.md).
 fn write(store: &Store, records: &[Encoded]) -> Result<(), mamori_store::StoreError> {
