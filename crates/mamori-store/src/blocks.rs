@@ -215,19 +215,20 @@ impl<T: BlockRecord> BlockSeries<T> {
         let index = if streams.len() == 1 { "stream" } else { "part" };
         if backward {
             let (cts, cid) = after.unwrap_or((i64::MAX, i64::MAX));
-            // Records before `hi` (and not after the cursor) are in blocks starting
-            // before it, so ending before `hi + BLOCK_SPAN_MS`.
-            let hi = end.min(cts.saturating_add(1));
+            // Records at or before `last` (before `end`, not after the cursor) are in
+            // blocks starting at or before it, so ending at or before `last + span`
+            // (inclusive bounds, so that saturating at i64::MAX loses nothing).
+            let last = end.min(cts.saturating_add(1)) - 1;
             let sql = format!(
                 "SELECT id, stream, n, t_min, t_max, body FROM blocks INDEXED BY blocks_{index}_t_max
                  WHERE ns = ? AND part = ?{stream_filter}
-                 AND t_max >= ? AND t_max < ? AND t_min < ?
+                 AND t_max >= ? AND t_max <= ? AND t_min <= ?
                  ORDER BY t_max DESC, id DESC"
             );
-            let hi_max = hi.saturating_add(BLOCK_SPAN_MS);
+            let last_max = last.saturating_add(BLOCK_SPAN_MS);
             let mut args: Vec<&dyn rusqlite::ToSql> = vec![&self.ns, &part];
             args.extend(streams.iter().map(|s| s as &dyn rusqlite::ToSql));
-            args.extend([&start as &dyn rusqlite::ToSql, &hi_max, &hi]);
+            args.extend([&start as &dyn rusqlite::ToSql, &last_max, &last]);
             let keep = |id, ts| ts >= start && ts < end && (ts, id) < (cts, cid);
             let mut heap: BinaryHeap<Newest<T>> = BinaryHeap::new();
             walk(tx, &sql, &args, T_MAX, |bound, block| {
@@ -384,9 +385,11 @@ impl<T: BlockRecord> BlockSeries<T> {
                     .map(|(_, ts, r)| (*ts, &block.body[r.clone()]))
                     .collect();
                 gone += (block.items.len() - keep.len()) as i64;
+                // A straddling block ends at or after `before`, so it keeps its last record.
+                let Some(&(t_min, _)) = keep.first() else { continue };
                 let mut body = Vec::new();
                 encode(&keep, &mut body);
-                trimmed.push((id, keep.len() as i64, keep[0].0, body));
+                trimmed.push((id, keep.len() as i64, t_min, body));
             }
         }
         let mut update = tx
@@ -497,7 +500,9 @@ fn block_len(sorted: &[(i64, &[u8])]) -> usize {
     let t0 = sorted[0].0;
     let mut bytes = 0;
     for (i, (ts, body)) in sorted.iter().enumerate() {
-        if i == BLOCK_RECORDS || (i > 0 && (bytes >= BLOCK_BYTES || ts - t0 > BLOCK_SPAN_MS)) {
+        if i == BLOCK_RECORDS
+            || (i > 0 && (bytes >= BLOCK_BYTES || ts.saturating_sub(t0) > BLOCK_SPAN_MS))
+        {
             return i;
         }
         bytes += body.len();
@@ -754,6 +759,29 @@ mod tests {
         store.write(|tx| EVENTS.delete_before_everywhere(tx, 700_000)).unwrap();
         let all = |p| paged_range(&store, p, &[], i64::MIN, i64::MAX, 5000, false).len();
         assert_eq!(all("p") + all("q"), left);
+    }
+
+    #[test]
+    fn extreme_times_are_stored_and_read() {
+        let store = Store::in_memory().unwrap();
+        let times = [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX];
+        let values: Vec<String> = times.iter().map(|t| t.to_string()).collect();
+        store
+            .write(|tx| {
+                EVENTS.append_all(tx, times.iter().zip(&values).map(|(t, v)| ("p", "s", *t, v)))
+            })
+            .unwrap();
+        let read = |back| {
+            paged_range(&store, "p", &["s"], i64::MIN, i64::MAX, 2, back)
+                .into_iter()
+                .map(|(ts, _, _)| ts)
+                .collect::<Vec<_>>()
+        };
+        // `end` is exclusive, so i64::MAX itself is never in a range.
+        assert_eq!(read(false), &times[..5]);
+        assert_eq!(read(true), times[..5].iter().rev().copied().collect::<Vec<_>>());
+        assert_eq!(store.write(|tx| EVENTS.delete_before(tx, "p", None, 0)).unwrap(), 3);
+        assert_eq!(read(false), [0, i64::MAX - 1]);
     }
 
     #[test]
