@@ -130,20 +130,12 @@ impl<T: BlockRecord> BlockSeries<T> {
             value.encode(&mut buf);
             spans.push((part, stream, ts, start..buf.len()));
         }
-        self.insert(tx, spans.iter().map(|(p, s, ts, r)| (*p, *s, *ts, &buf[r.clone()])))
+        self.append_raw_all(tx, spans.iter().map(|(p, s, ts, r)| (*p, *s, *ts, &buf[r.clone()])))
     }
 
     /// Appends records already in their stored form (a writer that builds it in one pass
     /// saves building a `T` only to encode it): each body must decode as a `T`.
     pub fn append_raw_all<'v>(
-        &self,
-        tx: &Tx<'_>,
-        rows: impl IntoIterator<Item = (&'v str, &'v str, i64, &'v [u8])>,
-    ) -> Result<()> {
-        self.insert(tx, rows)
-    }
-
-    fn insert<'v>(
         &self,
         tx: &Tx<'_>,
         rows: impl IntoIterator<Item = (&'v str, &'v str, i64, &'v [u8])>,
