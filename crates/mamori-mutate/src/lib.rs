@@ -24,6 +24,25 @@ impl Rng {
     }
 }
 
+/// One to four insertions, deletions and replacements of single characters from `chars`
+/// (for inputs whose tests have no words to insert).
+pub fn mutate_chars(rng: &mut Rng, src: &str, chars: &[char]) -> String {
+    let mut out: Vec<char> = src.chars().collect();
+    for _ in 0..=rng.below(3) {
+        let at = rng.below(out.len() + 1);
+        let ch = chars[rng.below(chars.len())];
+        match rng.below(3) {
+            0 => out.insert(at, ch),
+            1 if at < out.len() => {
+                out.remove(at);
+            }
+            _ if at < out.len() => out[at] = ch,
+            _ => out.push(ch),
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// What mutations insert: whole words (keywords, tokens) and single characters.
 #[derive(Debug, Clone, Copy)]
 pub struct Alphabet<'a> {

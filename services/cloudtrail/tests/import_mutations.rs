@@ -60,20 +60,7 @@ fn mutate(rng: &mut Rng, src: &str) -> String {
         }
         _ => {}
     }
-    let mut chars: Vec<char> = src.chars().collect();
-    for _ in 0..=rng.below(3) {
-        let at = rng.below(chars.len() + 1);
-        let ch = CHARS[rng.below(CHARS.len())];
-        match rng.below(3) {
-            0 => chars.insert(at, ch),
-            1 if at < chars.len() => {
-                chars.remove(at);
-            }
-            _ if at < chars.len() => chars[at] = ch,
-            _ => chars.push(ch),
-        }
-    }
-    chars.into_iter().collect()
+    mamori_mutate::mutate_chars(rng, src, CHARS)
 }
 
 fn random(rng: &mut Rng) -> String {
