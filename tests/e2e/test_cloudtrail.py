@@ -40,10 +40,28 @@ def test_calls_are_recorded_with_aws_fields(server):
     assert rec["eventType"] == "AwsApiCall"
     assert rec["managementEvent"] is True and rec["eventCategory"] == "Management"
     assert rec["recipientAccountId"] == "000000000000"
-    assert rec["responseElements"]["arn"] == "arn:aws:iam::000000000000:root"
+    # Read-only calls keep no response, as AWS records them.
+    assert rec["requestParameters"] is None and rec["responseElements"] is None
     event = next(e for e in events if json.loads(e["CloudTrailEvent"])["requestID"] == rid)
     assert event["EventSource"] == "sts.amazonaws.com" and event["Username"] == "root"
     assert event["ReadOnly"] == "true" and event["AccessKeyId"] == "test"
+
+
+def test_calls_that_change_state_keep_their_response(server):
+    sns, ct = server.client("sns"), server.client("cloudtrail")
+    name = f"kept-{uuid.uuid4().hex[:8]}"
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    sns.list_topics()
+    for _ in range(50):
+        recs = [json.loads(e["CloudTrailEvent"]) for e in lookup(ct, "EventSource", "sns.amazonaws.com")]
+        created = [r for r in recs if r["eventName"] == "CreateTopic" and r["requestParameters"] == {"name": name}]
+        listed = [r for r in recs if r["eventName"] == "ListTopics"]
+        if created and listed:
+            break
+        time.sleep(0.02)
+    assert created[0]["responseElements"] == {"topicArn": arn}
+    assert created[0]["readOnly"] is False
+    assert listed[0]["responseElements"] is None and listed[0]["readOnly"] is True
 
 
 def test_failed_calls_carry_error_code_and_message(server):

@@ -6,35 +6,37 @@ use serde_json::Value;
 
 use crate::Principal;
 
-/// One completed call, success or failure.
-#[derive(Debug, Clone)]
-pub struct AuditRecord {
+/// One completed call, success or failure, borrowed from the call while the sinks see it
+/// (a sink that keeps a record copies what it keeps).
+#[derive(Debug, Clone, Copy)]
+pub struct AuditRecord<'a> {
     /// The model id of the service (`logs`).
     pub service: &'static str,
     /// The operation (`PutMetricFilter`).
-    pub operation: String,
+    pub operation: &'a str,
     /// The caller.
-    pub principal: Principal,
+    pub principal: &'a Principal,
     /// The account acted on.
-    pub account: AccountId,
+    pub account: &'a AccountId,
     /// The region of the call.
-    pub region: Region,
+    pub region: &'a Region,
     /// The caller's address.
-    pub source_ip: String,
+    pub source_ip: &'a str,
     /// The caller's User-Agent.
-    pub user_agent: String,
+    pub user_agent: &'a str,
     /// The request id.
-    pub request_id: String,
+    pub request_id: &'a str,
     /// When the call arrived.
     pub time: DateTime<Utc>,
-    /// The decoded input (secrets included: the sink redacts as CloudTrail does).
-    pub input: Value,
-    /// The output, on success.
-    pub output: Option<Value>,
+    /// The sink's capture of the decoded input (secrets included: the sink redacts as
+    /// CloudTrail does).
+    pub input: &'a Value,
+    /// The output, on success: the call's own answer, not a copy.
+    pub output: Option<&'a Value>,
     /// The error code and message, on failure.
-    pub error: Option<(String, String)>,
+    pub error: Option<(&'a str, &'a str)>,
     /// The service that made the call on the caller's behalf.
-    pub invoked_by: Option<String>,
+    pub invoked_by: Option<&'a str>,
     /// Whether the call came from inside mamori.
     pub internal: bool,
 }
@@ -48,16 +50,16 @@ pub trait AuditSink: Send + Sync {
         true
     }
 
-    /// The copy of a call's input or output the record keeps (the handler consumes the
-    /// input). A sink can leave out what it never records, such as object bodies, so a
-    /// large upload is not copied for the audit record.
+    /// The copy of a call's input the record keeps (the handler consumes the input; the
+    /// output is lent as it is). A sink can leave out what it never records, such as
+    /// object bodies, so a large upload is not copied for the audit record.
     fn capture(&self, service: &str, operation: &str, value: &Value) -> Value {
         let _ = (service, operation);
         value.clone()
     }
 
-    /// Records one call.
-    fn record(&self, record: &std::sync::Arc<AuditRecord>);
+    /// Records one call, before the caller sees its answer.
+    fn record(&self, record: &AuditRecord<'_>);
 
     /// Resolves once every record handed over before the call is stored, for sinks that
     /// write in the background. The manual clock flushes before it moves, so scheduled

@@ -244,10 +244,8 @@ impl Dispatcher {
             svc = service, op = operation, rid = %ctx.request_id, principal = %ctx.principal.arn,
             ok = result.is_ok(), "call"
         );
-        if let (Some(input), Some(first)) = (audit_input, sinks.first()) {
-            let output = result.as_ref().ok().map(|v| first.capture(service, operation, v));
-            let error = result.as_ref().err();
-            let record = Arc::new(self.audit_record(ctx, service, operation, input, output, error));
+        if let Some(input) = &audit_input {
+            let record = audit_record(ctx, service, operation, input, result.as_ref());
             for sink in &sinks {
                 sink.record(&record);
             }
@@ -276,8 +274,7 @@ impl Dispatcher {
         if sinks.is_empty() {
             return;
         }
-        let record =
-            Arc::new(self.audit_record(ctx, service, operation, Value::Null, None, Some(error)));
+        let record = audit_record(ctx, service, operation, &Value::Null, Err(error));
         for sink in &sinks {
             sink.record(&record);
         }
@@ -368,32 +365,31 @@ impl Dispatcher {
         authorizer.authorize_call(ctx, service, &request, resource_policy.as_deref(), &input)?;
         svc.call(ctx, operation, input).await
     }
+}
 
-    fn audit_record(
-        &self,
-        ctx: &Context,
-        service: &'static str,
-        operation: &str,
-        input: Value,
-        output: Option<Value>,
-        error: Option<&AwsError>,
-    ) -> AuditRecord {
-        AuditRecord {
-            service,
-            operation: operation.to_owned(),
-            principal: ctx.principal.clone(),
-            account: ctx.account.clone(),
-            region: ctx.region.clone(),
-            source_ip: ctx.source_ip.clone(),
-            user_agent: ctx.user_agent.clone(),
-            request_id: ctx.request_id.clone(),
-            time: ctx.time,
-            input,
-            output,
-            error: error.map(|e| (e.code.clone(), e.message.clone())),
-            invoked_by: ctx.invoked_by.clone(),
-            internal: ctx.source_ip == "AWS Internal",
-        }
+/// The audit record of a call, borrowed from its context, input and result.
+fn audit_record<'a>(
+    ctx: &'a Context,
+    service: &'static str,
+    operation: &'a str,
+    input: &'a Value,
+    result: Result<&'a Value, &'a AwsError>,
+) -> AuditRecord<'a> {
+    AuditRecord {
+        service,
+        operation,
+        principal: &ctx.principal,
+        account: &ctx.account,
+        region: &ctx.region,
+        source_ip: &ctx.source_ip,
+        user_agent: &ctx.user_agent,
+        request_id: &ctx.request_id,
+        time: ctx.time,
+        input,
+        output: result.ok(),
+        error: result.err().map(|e| (e.code.as_str(), e.message.as_str())),
+        invoked_by: ctx.invoked_by.as_deref(),
+        internal: ctx.source_ip == "AWS Internal",
     }
 }
 
@@ -474,11 +470,8 @@ mod tests {
     #[derive(Default)]
     struct Collect(Mutex<Vec<(String, Option<String>)>>);
     impl AuditSink for Collect {
-        fn record(&self, r: &Arc<AuditRecord>) {
-            self.0
-                .lock()
-                .unwrap()
-                .push((r.operation.clone(), r.error.as_ref().map(|e| e.0.clone())));
+        fn record(&self, r: &AuditRecord<'_>) {
+            self.0.lock().unwrap().push((r.operation.into(), r.error.map(|e| e.0.into())));
         }
     }
 

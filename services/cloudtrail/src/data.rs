@@ -93,14 +93,15 @@ fn s3(rec: &AuditRecord) -> Shaped {
         object,
         {"accountId": rec.account.as_str(), "type": "AWS::S3::Bucket", "ARN": bucket_arn},
     ]);
-    let bytes_out = rec.output.as_ref().and_then(|o| o["Body"].as_u64()).unwrap_or(0);
+    // The output is the call's own answer, its body base64 text.
+    let bytes_out = rec.output.and_then(|o| o["Body"].as_str()).map_or(0, base64_len);
     let additional = json!({
         "SignatureVersion": "SigV4",
         "AuthenticationMethod": "AuthHeader",
         "bytesTransferredIn": input["Body"].as_u64().unwrap_or(0),
         "bytesTransferredOut": bytes_out,
     });
-    let response = match rec.output.as_ref() {
+    let response = match rec.output {
         Some(o) if o.get("VersionId").is_some() => json!({"x-amz-version-id": o["VersionId"]}),
         _ => Value::Null,
     };

@@ -63,6 +63,15 @@ pub fn is_read_only(operation: &str) -> bool {
     READ.iter().any(|p| operation.starts_with(p))
 }
 
+/// Whether a successful call's answer goes into `responseElements`. CloudTrail keeps
+/// the response of calls that change state; a read-only call (Get, List, Describe...)
+/// has `null` there, except STS's Get calls that issue credentials, whose events show
+/// the credentials issued (without the secret).
+pub fn response_recorded(service: &str, operation: &str) -> bool {
+    !is_read_only(operation)
+        || (service == "sts" && matches!(operation, "GetSessionToken" | "GetFederationToken"))
+}
+
 /// Data events: data-plane operations that trails record only when an event selector
 /// asks for them, and that event history never shows.
 pub fn is_data_event(service: &str, operation: &str) -> bool {
@@ -196,7 +205,7 @@ pub struct Event<'a> {
 }
 
 /// The region a record is filed under: us-east-1 for global services.
-pub fn record_region(rec: &AuditRecord) -> &str {
+pub fn record_region<'a>(rec: &AuditRecord<'a>) -> &'a str {
     if is_global(rec.service) { "us-east-1" } else { rec.region.as_str() }
 }
 
@@ -261,14 +270,14 @@ pub fn event<'a>(
             ..Identity::default()
         },
     };
-    if let Some(by) = &rec.invoked_by {
+    if let Some(by) = rec.invoked_by {
         identity.invoked_by = Some(by);
     }
-    let data = is_data_event(rec.service, &rec.operation);
+    let data = is_data_event(rec.service, rec.operation);
     let service_event = matches!(p.kind, PrincipalKind::Service(_)) && rec.invoked_by.is_none();
     let (source_ip, user_agent) = match &p.kind {
         PrincipalKind::Service(name) => (name.as_str(), name.as_str()),
-        _ => (rec.source_ip.as_str(), truncate(&rec.user_agent, 1024)),
+        _ => (rec.source_ip, truncate(rec.user_agent, 1024)),
     };
     const NULL: &Value = &Value::Null;
     Event {
@@ -276,18 +285,22 @@ pub fn event<'a>(
         user_identity: identity,
         event_time: time,
         event_source: source,
-        event_name: event_name(rec.service, &rec.operation),
+        event_name: event_name(rec.service, rec.operation),
         aws_region: record_region(rec),
         source_ip_address: source_ip,
         user_agent,
-        error_code: rec.error.as_ref().map(|(code, _)| truncate(code, 1024)),
-        error_message: rec.error.as_ref().map(|(_, message)| truncate(message, 1024)),
+        error_code: rec.error.map(|(code, _)| truncate(code, 1024)),
+        error_message: rec.error.map(|(_, message)| truncate(message, 1024)),
         request_parameters: &shaped.request,
-        response_elements: if rec.error.is_some() { NULL } else { &shaped.response },
+        response_elements: if rec.error.is_none() && response_recorded(rec.service, rec.operation) {
+            &shaped.response
+        } else {
+            NULL
+        },
         additional_event_data: shaped.additional.as_ref(),
-        request_id: &rec.request_id,
+        request_id: rec.request_id,
         event_id,
-        read_only: is_read_only(&rec.operation),
+        read_only: is_read_only(rec.operation),
         resources: shaped.resources.as_ref(),
         event_type: if service_event { "AwsServiceEvent" } else { "AwsApiCall" },
         management_event: !data,
@@ -313,7 +326,7 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// The `Username` event history shows for a record's principal.
-pub fn username(rec: &AuditRecord) -> &str {
+pub fn username<'a>(rec: &AuditRecord<'a>) -> &'a str {
     match &rec.principal.kind {
         PrincipalKind::Root => "root",
         PrincipalKind::IamUser { name } => name,
@@ -331,27 +344,50 @@ mod tests {
 
     use super::*;
 
+    /// What a call's audit record borrows from.
+    struct Call {
+        principal: Principal,
+        service: &'static str,
+        op: String,
+        region: Region,
+        input: Value,
+        error: Option<(String, String)>,
+    }
+
+    impl Call {
+        fn rec(&self) -> AuditRecord<'_> {
+            AuditRecord {
+                service: self.service,
+                operation: &self.op,
+                account: &self.principal.account,
+                principal: &self.principal,
+                region: &self.region,
+                source_ip: "127.0.0.1",
+                user_agent: "aws-cli/1.46",
+                request_id: "rid",
+                time: DateTime::from_timestamp(1_700_000_000, 123_000_000).unwrap(),
+                input: &self.input,
+                output: None,
+                error: self.error.as_ref().map(|(c, m)| (c.as_str(), m.as_str())),
+                invoked_by: None,
+                internal: false,
+            }
+        }
+    }
+
     fn record(
         principal: Principal,
         service: &'static str,
         op: &str,
         error: Option<(&str, &str)>,
-    ) -> AuditRecord {
-        AuditRecord {
-            service,
-            operation: op.into(),
-            account: principal.account.clone(),
+    ) -> Call {
+        Call {
             principal,
+            service,
+            op: op.into(),
             region: Region::parse("eu-west-1").unwrap(),
-            source_ip: "127.0.0.1".into(),
-            user_agent: "aws-cli/1.46".into(),
-            request_id: "rid".into(),
-            time: DateTime::from_timestamp(1_700_000_000, 123_000_000).unwrap(),
             input: json!({}),
-            output: None,
             error: error.map(|(c, m)| (c.into(), m.into())),
-            invoked_by: None,
-            internal: false,
         }
     }
 
@@ -407,7 +443,8 @@ mod tests {
                 "cloudtrail",
                 "UpdateTrail",
                 Some(("TrailNotFoundException", "Unknown trail")),
-            ),
+            )
+            .rec(),
             &shaped,
             "eid",
         );
@@ -425,7 +462,7 @@ mod tests {
         assert!(ev["userIdentity"].get("invokedBy").is_none());
 
         let svc = Principal::service("cloudtrail.amazonaws.com", account.clone());
-        let ev = build(&record(svc, "logs", "PutLogEvents", None), &shaped, "e2");
+        let ev = build(&record(svc, "logs", "PutLogEvents", None).rec(), &shaped, "e2");
         assert_eq!(ev["userIdentity"]["type"], "AWSService");
         assert_eq!(ev["eventType"], "AwsServiceEvent");
         assert_eq!(ev["eventCategory"], "Data");
@@ -434,10 +471,14 @@ mod tests {
 
         // Field order follows AWS's records.
         let raw = build_raw(
-            &record(root_again(&account), "sts", "GetCallerIdentity", None),
+            &record(root_again(&account), "sts", "GetCallerIdentity", None).rec(),
             &shaped,
             "e4",
         );
+        let ev: Value = serde_json::from_str(raw.get()).unwrap();
+        assert_eq!(ev["responseElements"], Value::Null, "read-only calls have no response");
+        let ok = record(root_again(&account), "cloudtrail", "UpdateTrail", None);
+        assert_eq!(build(&ok.rec(), &shaped, "e7")["responseElements"], json!({"x": 1}));
         let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(raw.get())
             .unwrap()
             .keys()
@@ -450,14 +491,15 @@ mod tests {
         user.kind = PrincipalKind::IamUser { name: "bob".into() };
         user.access_key_id = Some("ASIAEXAMPLE".into());
         user.mfa = true;
-        let ev = build(&record(user.clone(), "s3", "ListBuckets", None), &shaped, "e5");
+        let ev = build(&record(user.clone(), "s3", "ListBuckets", None).rec(), &shaped, "e5");
         assert_eq!(ev["userIdentity"]["userName"], "bob");
         assert_eq!(ev["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"], "true");
         user.access_key_id = Some("AKIAEXAMPLE".into());
-        let ev = build(&record(user, "s3", "ListBuckets", None), &shaped, "e6");
+        let ev = build(&record(user, "s3", "ListBuckets", None).rec(), &shaped, "e6");
         assert!(ev["userIdentity"].get("sessionContext").is_none(), "long-term keys have none");
 
-        let ev = build(&record(Principal::root(account), "iam", "ListUsers", None), &shaped, "e3");
+        let ev =
+            build(&record(Principal::root(account), "iam", "ListUsers", None).rec(), &shaped, "e3");
         assert_eq!(ev["awsRegion"], "us-east-1", "global services are recorded in us-east-1");
         assert_eq!(ev["readOnly"], true);
         assert_eq!(ev["eventSource"], "iam.amazonaws.com");
@@ -470,6 +512,24 @@ mod tests {
         assert_eq!(event_time(chrono::DateTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let t = chrono::DateTime::parse_from_rfc3339("2026-02-28T23:59:07Z").unwrap().to_utc();
         assert_eq!(event_time(t), "2026-02-28T23:59:07Z");
+    }
+
+    #[test]
+    fn responses_are_kept_for_calls_that_change_state() {
+        let cases = [
+            ("sts", "GetCallerIdentity", false),
+            ("s3", "ListBuckets", false),
+            ("cloudtrail", "DescribeTrails", false),
+            ("logs", "FilterLogEvents", false),
+            ("sts", "GetSessionToken", true),
+            ("sts", "GetFederationToken", true),
+            ("sts", "AssumeRole", true),
+            ("iam", "CreateAccessKey", true),
+            ("s3", "PutObject", true),
+        ];
+        for (service, op, kept) in cases {
+            assert_eq!(response_recorded(service, op), kept, "{service} {op}");
+        }
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! The audit sink that records every call as a CloudTrail event. Each record is shaped
 //! (from the model, through the injected [`Shaper`]) and serialized to its stored form
-//! on the caller's thread, then leaves the request path through a bounded channel to a
-//! writer thread that inserts batches, one transaction per batch. When the channel is
-//! full the record is written on the caller's thread instead of being dropped.
+//! on the caller's thread, into a buffer of that thread, then appended to one buffer
+//! shared with a writer thread, which takes it whole and inserts it, one transaction per
+//! batch. No allocation crosses threads per record: the writer keeps the buffer's
+//! storage and hands it back empty. When the buffer is full the caller writes it.
 
-use std::sync::{Arc, mpsc};
+use std::cell::RefCell;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use mamori_service::{AuditRecord, AuditSink};
 use mamori_store::Store;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::data;
 use crate::interest::{self, Interest};
@@ -22,82 +25,177 @@ pub type Shaper =
 
 /// The recording sink.
 pub struct Recorder {
-    tx: mpsc::SyncSender<Msg>,
+    shared: Arc<Shared>,
+    /// Whether a writer thread drains the buffer; without one, each call writes.
+    threaded: bool,
     store: Store,
     shaper: Shaper,
     /// Which data events some logging trail could select.
     interest: Interest,
 }
 
-/// A record in its stored form, ready to insert.
-struct Encoded {
-    part: String,
-    ts: i64,
-    data: bool,
-    body: Vec<u8>,
+/// What callers and the writer share.
+struct Shared {
+    pending: Mutex<Pending>,
+    /// Wakes the writer: records arrived in an empty buffer, a flush, or shutdown.
+    wake: Condvar,
+    /// Held by whoever writes a batch, taken before the buffer is let go, so batches
+    /// are stored in the order they left the buffer.
+    writing: Mutex<()>,
+    /// How many of the records handed over are stored (or failed to be), in order.
+    stored: watch::Sender<u64>,
+    store: Store,
 }
 
-impl Encoded {
-    fn new(rec: &AuditRecord, shaper: &Shaper) -> Self {
-        let mut body = Vec::with_capacity(1024);
-        let data = encode(rec, shaper, &mut body);
-        Self { part: partition(rec), ts: rec.time.timestamp_millis(), data, body }
+#[derive(Default)]
+struct Pending {
+    batch: Batch,
+    /// Records handed over since the start.
+    handed: u64,
+    /// A flush waits: the writer skips letting the batch gather.
+    flush: bool,
+    /// The recorder is gone: the writer stores what is left and ends.
+    closed: bool,
+}
+
+/// Records in their stored form, back to back.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<Meta>,
+    /// The partitions (`account/region`) the records name.
+    parts: Vec<String>,
+}
+
+/// Where a record of a [`Batch`] is, and what it is filed under.
+struct Meta {
+    part: usize,
+    ts: i64,
+    data: bool,
+    /// End of the record in `bytes`; it starts where the one before ends.
+    end: usize,
+}
+
+impl Batch {
+    fn push(&mut self, rec: &AuditRecord<'_>, data: bool, body: &[u8]) {
+        let (account, region) = (rec.account.as_str(), record::record_region(rec));
+        let part = match self.parts.iter().position(|p| is_partition(p, account, region)) {
+            Some(i) => i,
+            None => {
+                self.parts.push(format!("{account}/{region}"));
+                self.parts.len() - 1
+            }
+        };
+        self.bytes.extend_from_slice(body);
+        let end = self.bytes.len();
+        self.records.push(Meta { part, ts: rec.time.timestamp_millis(), data, end });
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+        self.parts.clear();
+    }
+
+    /// `(partition, stream, time, stored form)` of each record.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str, i64, &[u8])> {
+        let mut start = 0;
+        self.records.iter().map(move |m| {
+            let body = &self.bytes[start..m.end];
+            start = m.end;
+            let stream = if m.data { "data" } else { "management" };
+            (self.parts[m.part].as_str(), stream, m.ts, body)
+        })
     }
 }
 
-/// What the writer task receives.
-enum Msg {
-    Record(Encoded),
-    /// Answered once everything sent before it is stored.
-    Flush(tokio::sync::oneshot::Sender<()>),
+/// Whether `part` is `account/region`.
+fn is_partition(part: &str, account: &str, region: &str) -> bool {
+    part.strip_prefix(account).and_then(|r| r.strip_prefix('/')) == Some(region)
 }
 
+/// Records waiting past which the caller writes the buffer itself.
 const QUEUE: usize = 65_536;
-const BATCH: usize = 1_000;
+/// Bytes waiting past which the caller writes the buffer itself.
+const QUEUE_BYTES: usize = 64 << 20;
 /// How long the writer lets records gather after the first of a batch.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+
+thread_local! {
+    /// The calling thread's buffer for the record being encoded.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the waiting batch (leaving `spare` in its place) and stores it.
+    fn write_batch(&self, mut pending: MutexGuard<'_, Pending>, spare: &mut Batch) {
+        std::mem::swap(&mut pending.batch, spare);
+        let _order = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        drop(pending);
+        if let Err(err) = write(&self.store, spare) {
+            tracing::error!(error = %err, n_events = spare.records.len(), "failed to store CloudTrail events");
+        }
+        let n = spare.records.len() as u64;
+        self.stored.send_modify(|stored| *stored += n);
+        spare.clear();
+    }
+
+    /// The writer thread: waits for records, lets a batch gather, stores it.
+    fn run(&self) {
+        let mut spare = Batch::default();
+        loop {
+            let mut pending = self.lock();
+            while pending.batch.records.is_empty() {
+                if pending.closed {
+                    return;
+                }
+                pending = self.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
+            }
+            // One transaction and one wake-up for many records. History and
+            // deliveries see a record GATHER later at most.
+            if !pending.flush {
+                drop(pending);
+                std::thread::sleep(GATHER);
+                pending = self.lock();
+            }
+            pending.flush = false;
+            self.write_batch(pending, &mut spare);
+        }
+    }
+}
 
 impl Recorder {
     /// A recorder writing into `store` from a writer thread of its own (one thread, so
     /// batches are not handed between tokio's blocking threads at every wake-up).
     pub fn start(store: Store, shaper: Shaper) -> Arc<Self> {
-        let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
-        let wstore = store.clone();
-        let spawned = std::thread::Builder::new().name("cloudtrail-writer".into()).spawn(move || {
-            // Ends when every sender (the recorder) is gone.
-            while let Ok(first) = rx.recv() {
-                // Let a batch gather: one transaction and one wake-up for many records
-                // instead of a few (senders do not wake a writer that is not parked on
-                // the channel). History and deliveries see a record GATHER later at most.
-                if !matches!(first, Msg::Flush(_)) {
-                    std::thread::sleep(GATHER);
-                }
-                let mut records = Vec::with_capacity(BATCH);
-                let mut waiting = Vec::new();
-                let mut next = Some(first);
-                while let Some(msg) = next {
-                    match msg {
-                        Msg::Record(r) => records.push(r),
-                        Msg::Flush(done) => waiting.push(done),
-                    }
-                    next = if records.len() < BATCH { rx.try_recv().ok() } else { None };
-                }
-                if !records.is_empty()
-                    && let Err(err) = write(&wstore, &records)
-                {
-                    tracing::error!(error = %err, n_events = records.len(), "failed to store CloudTrail events");
-                }
-                for done in waiting {
-                    let _ = done.send(());
-                }
-            }
+        let shared = Arc::new(Shared {
+            pending: Mutex::default(),
+            wake: Condvar::new(),
+            writing: Mutex::new(()),
+            stored: watch::Sender::new(0),
+            store: store.clone(),
         });
-        if let Err(err) = spawned {
+        let writer = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cloudtrail-writer".into())
+            .spawn(move || writer.run());
+        if let Err(err) = &spawned {
             tracing::error!(error = %err, "cannot start the CloudTrail writer; events are written on the request path");
         }
         let interest = Interest::default();
         interest.refresh(&store);
-        Arc::new(Self { tx, store, shaper, interest })
+        Arc::new(Self { shared, threaded: spawned.is_ok(), store, shaper, interest })
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
     }
 }
 
@@ -117,25 +215,36 @@ impl AuditSink for Recorder {
         data::capture(service, value)
     }
 
-    fn record(&self, rec: &Arc<AuditRecord>) {
+    fn record(&self, rec: &AuditRecord<'_>) {
         // Before the caller sees the answer, so the next data call is recorded.
         if rec.service == "cloudtrail"
             && rec.error.is_none()
-            && interest::CHANGING_OPS.contains(&rec.operation.as_str())
+            && interest::CHANGING_OPS.contains(&rec.operation)
         {
             self.interest.refresh(&self.store);
         }
         // Shaped and serialized here, while the call's data is hot in this core's cache
-        // and freed by the thread that allocated it; the writer only inserts.
-        let encoded = Encoded::new(rec, &self.shaper);
-        if let Err(
-            mpsc::TrySendError::Full(Msg::Record(encoded))
-            | mpsc::TrySendError::Disconnected(Msg::Record(encoded)),
-        ) = self.tx.try_send(Msg::Record(encoded))
-            && let Err(err) = write(&self.store, std::slice::from_ref(&encoded))
-        {
-            tracing::error!(error = %err, request_id = %rec.request_id, "failed to store a CloudTrail event");
-        }
+        // and borrowed from the call; the writer only inserts.
+        SCRATCH.with_borrow_mut(|body| {
+            body.clear();
+            let data = encode(rec, &self.shaper, body);
+            let mut pending = self.shared.lock();
+            let was_empty = pending.batch.records.is_empty();
+            pending.batch.push(rec, data, body);
+            pending.handed += 1;
+            let full =
+                pending.batch.records.len() >= QUEUE || pending.batch.bytes.len() >= QUEUE_BYTES;
+            if full || !self.threaded {
+                self.shared.write_batch(pending, &mut Batch::default());
+            } else if was_empty {
+                drop(pending);
+                self.shared.wake.notify_one();
+            }
+            // A record far larger than most would keep its storage on this thread.
+            if body.capacity() > 1 << 20 {
+                *body = Vec::new();
+            }
+        });
     }
 
     fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
@@ -145,13 +254,14 @@ impl AuditSink for Recorder {
 
 impl Recorder {
     async fn flush_queue(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        // The queue is bounded: wait for room off the async threads.
-        let tx = self.tx.clone();
-        let sent = tokio::task::spawn_blocking(move || tx.send(Msg::Flush(done)).is_ok()).await;
-        if matches!(sent, Ok(true)) {
-            let _ = wait.await;
-        }
+        let mut stored = self.shared.stored.subscribe();
+        let target = {
+            let mut pending = self.shared.lock();
+            pending.flush = true;
+            pending.handed
+        };
+        self.shared.wake.notify_one();
+        let _ = stored.wait_for(|n| *n >= target).await;
     }
 }
 
@@ -161,8 +271,10 @@ pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
 }
 
 /// The shaped parts of a record's event.
-fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
-    let model = || shaper(rec.service, &rec.operation, &rec.input, rec.output.as_ref());
+fn shape(rec: &AuditRecord<'_>, shaper: &Shaper, data: bool) -> Shaped {
+    // Read-only calls have no responseElements: their output is not shaped.
+    let output = rec.output.filter(|_| record::response_recorded(rec.service, rec.operation));
+    let model = || shaper(rec.service, rec.operation, rec.input, output);
     if data {
         data::shape(rec, model)
     } else {
@@ -175,8 +287,8 @@ fn shape(rec: &AuditRecord, shaper: &Shaper, data: bool) -> Shaped {
 /// Writes the stored form of `rec` (a `StoredEvent`'s) into `out`:
 /// the header, then the record serialized straight after it; returns whether it is a
 /// data event.
-pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
-    let data = record::is_data_event(rec.service, &rec.operation);
+pub fn encode(rec: &AuditRecord<'_>, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
+    let data = record::is_data_event(rec.service, rec.operation);
     let shaped = shape(rec, shaper, data);
     let mut id_buf = uuid::Uuid::encode_buffer();
     let event_id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut id_buf);
@@ -184,9 +296,9 @@ pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
     let source = record::event_source(rec.service);
     EventHeader {
         event_id,
-        event_name: record::event_name(rec.service, &rec.operation),
+        event_name: record::event_name(rec.service, rec.operation),
         event_source: &source,
-        read_only: record::is_read_only(&rec.operation),
+        read_only: record::is_read_only(rec.operation),
         access_key_id: rec.principal.access_key_id.as_deref().unwrap_or_default(),
         username: record::username(rec),
         data,
@@ -200,31 +312,13 @@ pub fn encode(rec: &AuditRecord, shaper: &Shaper, out: &mut Vec<u8>) -> bool {
     data
 }
 
-/// The series partition of a record: `account/region`.
-fn partition(rec: &AuditRecord) -> String {
-    let region = record::record_region(rec);
-    let mut part = String::with_capacity(rec.account.as_str().len() + 1 + region.len());
-    part.push_str(rec.account.as_str());
-    part.push('/');
-    part.push_str(region);
-    part
-}
-
 /// Stores a batch: one block per partition and stream (a few rows, however many events).
 // GAP: recording still costs 14 to 17 % of the throughput of GetCallerIdentity at 32
 // connections, against a 10 % target (the writer's share is 2 µs a call): shaping
 // requestParameters and responseElements as `serde_json::Value` trees, serializing the
 // record, and the writer's copy into the store are what is left (docs/PERFORMANCE.md).
-fn write(store: &Store, records: &[Encoded]) -> Result<(), mamori_store::StoreError> {
-    store.write(|tx| {
-        EVENTS.append_raw_all(
-            tx,
-            records.iter().map(|rec| {
-                let stream = if rec.data { "data" } else { "management" };
-                (rec.part.as_str(), stream, rec.ts, rec.body.as_slice())
-            }),
-        )
-    })
+fn write(store: &Store, batch: &Batch) -> Result<(), mamori_store::StoreError> {
+    store.write(|tx| EVENTS.append_raw_all(tx, batch.iter()))
 }
 
 #[cfg(test)]
@@ -244,21 +338,22 @@ mod tests {
         let account = AccountId::parse("111122223333").unwrap();
         let mut principal = Principal::root(account.clone());
         principal.access_key_id = Some("AKIAEXAMPLE".into());
+        let region = Region::parse("eu-west-1").unwrap();
+        let input =
+            data::capture("s3", &json!({"Bucket": "b", "Key": "a/k.txt", "Body": "aGVsbG8="}));
+        let output = json!({"ETag": "\"x\""});
         let rec = AuditRecord {
             service: "s3",
-            operation: "PutObject".into(),
-            account,
-            principal,
-            region: Region::parse("eu-west-1").unwrap(),
-            source_ip: "127.0.0.1".into(),
-            user_agent: "aws-cli/2".into(),
-            request_id: "rid".into(),
+            operation: "PutObject",
+            account: &account,
+            principal: &principal,
+            region: &region,
+            source_ip: "127.0.0.1",
+            user_agent: "aws-cli/2",
+            request_id: "rid",
             time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            input: data::capture(
-                "s3",
-                &json!({"Bucket": "b", "Key": "a/k.txt", "Body": "aGVsbG8="}),
-            ),
-            output: Some(json!({"ETag": "\"x\""})),
+            input: &input,
+            output: Some(&output),
             error: None,
             invoked_by: None,
             internal: false,
@@ -290,6 +385,14 @@ mod tests {
         );
         assert_eq!(r["additionalEventData"]["bytesTransferredIn"], 5);
         assert!(!body.windows(8).any(|w| w == b"aGVsbG8="), "the body is never recorded");
-        assert_eq!(partition(&rec), "111122223333/eu-west-1");
+        let mut batch = Batch::default();
+        batch.push(&rec, true, &body);
+        batch.push(&rec, false, b"second");
+        let stored: Vec<_> = batch.iter().collect();
+        assert_eq!(stored[0], ("111122223333/eu-west-1", "data", 1_700_000_000_000, &body[..]));
+        assert_eq!(stored[1].1, "management");
+        assert_eq!(stored[1].3, b"second");
+        assert_eq!(batch.parts.len(), 1, "one partition for both");
+        assert!(!is_partition("111122223333/eu-west-1x", "111122223333", "eu-west-1"));
     }
 }
