@@ -8,6 +8,8 @@ Several binaries can be given (e.g. a base build and the new one); they are run
 alternately, `--rounds` times each, on the same generated files.
 
 Usage: .venv/bin/python scripts/bench_ct_import.py [--records N] [--rounds R] [--on-disk] BIN [BIN ...]
+Each run also reports the server's resident memory and the size of its data directory
+(database and WAL files; empty with --in-memory) once the import is counted.
 (PERF_OUT=/tmp/x records perf profiles of the server and the CLI; KEEP_LOG=/tmp/x.log keeps the server's log.)"""
 
 import argparse
@@ -83,7 +85,10 @@ def run_one(binary, files, n, base, extra):
         if perf:
             perf.send_signal(2)
             perf.wait()
-        return t_import, t_all, server_cpu, cli_cpu
+        with open(f"/proc/{s.proc.pid}/status") as f:
+            rss = int(f.read().split("VmRSS:")[1].split()[0]) * 1024
+        stored = sum(p.stat().st_size for p in Path(s.data_dir).rglob("*") if p.is_file())
+        return t_import, t_all, server_cpu, cli_cpu, rss, stored
     finally:
         s.stop()
         if os.environ.get("KEEP_LOG"):
@@ -110,9 +115,11 @@ def main():
     try:
         for r in range(args.rounds):
             for b in args.binaries:
-                t_import, t_all, scpu, ccpu = run_one(b, tmp, n, base, args.server_arg + ([] if args.on_disk else ["--in-memory"]))
+                t_import, t_all, scpu, ccpu, rss, stored = run_one(
+                    b, tmp, n, base, args.server_arg + ([] if args.on_disk else ["--in-memory"]))
                 print(f"round {r + 1} {b}: CLI done {t_import:.2f} s, CIS 3.1 counts all in {t_all:.2f} s "
                       f"= {n / t_all:,.0f} events/s; server {scpu:.2f} CPU-s, CLI {ccpu:.2f} CPU-s, "
+                      f"server RSS {rss / 1e6:.0f} MB, data dir {stored / 1e6:.1f} MB, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,10 +16,16 @@
 //! order asked for). So a read decodes the blocks that hold what it returns, plus at
 //! most those overlapping the last of them, however far back the history goes.
 //!
-//! Block body: a single record is its JSON. Several are a header of `n` entries
-//! `(ts: i64 LE, end: u32 LE)`, `end` the offset after the record's JSON in the part that
-//! follows the header, then the records' JSON one after another.
+//! Block body: a single record is its stored form. Several are a header of `n` entries
+//! `(ts: i64 LE, end: u32 LE)`, `end` the offset after the record in the part that
+//! follows the header, then the records one after another. A body of
+//! [`COMPRESS_FROM`] bytes or more is stored LZ4-compressed (`codec` 1, the block
+//! format with its length before it) when that saves an eighth or more: records of one
+//! stream repeat most of their bytes, so a block of CloudTrail events shrinks about
+//! tenfold, which is what an in-memory store holds and an on-disk one writes twice
+//! (WAL, then database file).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::marker::PhantomData;
@@ -48,6 +54,50 @@ pub const BLOCK_BYTES: usize = 1 << 20;
 pub const BLOCK_SPAN_MS: i64 = 60_000;
 
 const HEADER_ENTRY: usize = 12;
+
+/// Bodies of at least this many bytes are stored compressed when that pays.
+pub const COMPRESS_FROM: usize = 1024;
+/// `codec` of a body stored as it is.
+const RAW: i64 = 0;
+/// `codec` of an LZ4 body (block format, its decompressed length first as u32 LE).
+const LZ4: i64 = 1;
+/// The most a compressed body may claim to decompress to: far above any block (a block
+/// closes past BLOCK_BYTES, plus its last record), so a damaged length is refused
+/// instead of allocated.
+const MAX_RAW: usize = 256 << 20;
+
+/// The stored form of a block body and its codec.
+fn pack(raw: &[u8]) -> (Cow<'_, [u8]>, i64) {
+    if raw.len() >= COMPRESS_FROM {
+        let packed = lz4_flex::compress_prepend_size(raw);
+        if packed.len() <= raw.len() - raw.len() / 8 {
+            return (Cow::Owned(packed), LZ4);
+        }
+    }
+    (Cow::Borrowed(raw), RAW)
+}
+
+/// A block body as it was packed, from its stored form.
+fn unpack(stored: &[u8], codec: i64, id: i64) -> Result<Cow<'_, [u8]>> {
+    match codec {
+        RAW => Ok(Cow::Borrowed(stored)),
+        LZ4 => {
+            let claimed = stored
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                .ok_or_else(|| StoreError::Malformed(format!("block {id} is truncated")))?;
+            if claimed > MAX_RAW {
+                return Err(StoreError::Malformed(format!(
+                    "block {id} claims {claimed} bytes, more than a block holds"
+                )));
+            }
+            lz4_flex::decompress_size_prepended(stored)
+                .map(Cow::Owned)
+                .map_err(|e| StoreError::Malformed(format!("block {id} does not decompress: {e}")))
+        }
+        other => Err(StoreError::Malformed(format!("block {id} has unknown codec {other}"))),
+    }
+}
 
 /// A typed series stored in blocks, declared once by a service:
 /// `const EVENTS: BlockSeries<Event> = BlockSeries::new("logs.events");`
@@ -85,7 +135,7 @@ impl<T> Item<T> {
 /// The records of a block row, still in their stored form.
 struct Entries<'r> {
     stream: &'r str,
-    body: &'r [u8],
+    body: Cow<'r, [u8]>,
     /// `(id, ts, where the record lies in body)`, in time order.
     items: Vec<(i64, i64, Range<usize>)>,
 }
@@ -158,8 +208,8 @@ impl<T: BlockRecord> BlockSeries<T> {
             )?
             .query_row([], |r| r.get(0))?;
         let mut stmt = tx.tx.prepare_cached(
-            "INSERT INTO blocks (id, ns, part, stream, t_min, t_max, n, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO blocks (id, ns, part, stream, t_min, t_max, n, body, codec)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut body = Vec::new();
         for ((part, stream), mut group) in groups {
@@ -172,7 +222,10 @@ impl<T: BlockRecord> BlockSeries<T> {
                 encode(block, &mut body);
                 seq += n as i64;
                 let (t_min, t_max) = (block[0].0, block[n - 1].0);
-                stmt.execute(params![seq, self.ns, part, stream, t_min, t_max, n as i64, body])?;
+                let (stored, codec) = pack(&body);
+                stmt.execute(params![
+                    seq, self.ns, part, stream, t_min, t_max, n as i64, stored, codec
+                ])?;
             }
         }
         Ok(())
@@ -212,7 +265,7 @@ impl<T: BlockRecord> BlockSeries<T> {
             // (inclusive bounds, so that saturating at i64::MAX loses nothing).
             let last = end.min(cts.saturating_add(1)) - 1;
             let sql = format!(
-                "SELECT id, stream, n, t_min, t_max, body FROM blocks INDEXED BY blocks_{index}_t_max
+                "SELECT id, stream, n, t_min, t_max, body, codec FROM blocks INDEXED BY blocks_{index}_t_max
                  WHERE ns = ? AND part = ?{stream_filter}
                  AND t_max >= ? AND t_max <= ? AND t_min <= ?
                  ORDER BY t_max DESC, id DESC"
@@ -240,7 +293,7 @@ impl<T: BlockRecord> BlockSeries<T> {
             let (cts, cid) = after.unwrap_or((i64::MIN, i64::MIN));
             let lo = start.max(cts);
             let sql = format!(
-                "SELECT id, stream, n, t_min, t_max, body FROM blocks INDEXED BY blocks_{index}_t_min
+                "SELECT id, stream, n, t_min, t_max, body, codec FROM blocks INDEXED BY blocks_{index}_t_min
                  WHERE ns = ? AND part = ?{stream_filter}
                  AND t_min >= ? AND t_min < ? AND t_max >= ?
                  ORDER BY t_min ASC, id ASC"
@@ -283,7 +336,7 @@ impl<T: BlockRecord> BlockSeries<T> {
             return Ok(out);
         }
         let mut stmt = tx.tx.prepare_cached(
-            "SELECT id, stream, n, t_min, t_max, body FROM blocks INDEXED BY blocks_by_id
+            "SELECT id, stream, n, t_min, t_max, body, codec FROM blocks INDEXED BY blocks_by_id
              WHERE ns = ?1 AND part = ?2 AND id > ?3 ORDER BY id",
         )?;
         let mut rows = stmt.query(params![self.ns, part, after_id])?;
@@ -360,7 +413,7 @@ impl<T: BlockRecord> BlockSeries<T> {
         tx.tx.prepare_cached(&delete)?.execute(args.as_slice())?;
         // What is left older than `before` starts blocks that go on past it.
         let straddling = format!(
-            "SELECT id, stream, n, t_min, t_max, body FROM blocks INDEXED BY blocks_{index}_t_min
+            "SELECT id, stream, n, t_min, t_max, body, codec FROM blocks INDEXED BY blocks_{index}_t_min
              WHERE ns = ? AND part = ?{filter} AND t_min < ?"
         );
         let mut trimmed = Vec::new();
@@ -381,14 +434,15 @@ impl<T: BlockRecord> BlockSeries<T> {
                 let Some(&(t_min, _)) = keep.first() else { continue };
                 let mut body = Vec::new();
                 encode(&keep, &mut body);
-                trimmed.push((id, keep.len() as i64, t_min, body));
+                let (stored, codec) = pack(&body);
+                trimmed.push((id, keep.len() as i64, t_min, stored.into_owned(), codec));
             }
         }
-        let mut update = tx
-            .tx
-            .prepare_cached("UPDATE blocks SET n = ?2, t_min = ?3, body = ?4 WHERE id = ?1")?;
-        for (id, n, t_min, body) in trimmed {
-            update.execute(params![id, n, t_min, body])?;
+        let mut update = tx.tx.prepare_cached(
+            "UPDATE blocks SET n = ?2, t_min = ?3, body = ?4, codec = ?5 WHERE id = ?1",
+        )?;
+        for (id, n, t_min, body, codec) in trimmed {
+            update.execute(params![id, n, t_min, body, codec])?;
         }
         Ok(usize::try_from(gone).unwrap_or(usize::MAX))
     }
@@ -460,11 +514,11 @@ fn walk(
             return Ok(());
         }
     }
-    f(None, &Entries { stream: "", body: &[], items: Vec::new() })?;
+    f(None, &Entries { stream: "", body: Cow::Borrowed(&[]), items: Vec::new() })?;
     Ok(())
 }
 
-/// The records of a block row `(id, stream, n, t_min, t_max, body)`.
+/// The records of a block row `(id, stream, n, t_min, t_max, body, codec)`.
 fn entries<'r>(row: &'r rusqlite::Row<'_>) -> Result<Entries<'r>> {
     let last: i64 = row.get(0)?;
     let stream = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
@@ -475,10 +529,12 @@ fn entries<'r>(row: &'r rusqlite::Row<'_>) -> Result<Entries<'r>> {
         .as_blob()
         .or_else(|_| body.as_str().map(str::as_bytes))
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, body.data_type(), Box::new(e)))?;
+    let body = unpack(body, row.get(6)?, last)?;
     if n == 1 {
-        return Ok(Entries { stream, body, items: vec![(last, t_min, 0..body.len())] });
+        let items = vec![(last, t_min, 0..body.len())];
+        return Ok(Entries { stream, body, items });
     }
-    let spans = decode(body, usize::try_from(n).unwrap_or(0)).ok_or_else(|| {
+    let spans = decode(&body, usize::try_from(n).unwrap_or(0)).ok_or_else(|| {
         StoreError::Malformed(format!("block {last} does not hold its {n} records"))
     })?;
     let first = last - n + 1;
@@ -751,6 +807,95 @@ mod tests {
         store.write(|tx| EVENTS.delete_before_everywhere(tx, 700_000)).unwrap();
         let all = |p| paged_range(&store, p, &[], i64::MIN, i64::MAX, 5000, false).len();
         assert_eq!(all("p") + all("q"), left);
+        assert_eq!(codecs(&store), [RAW, LZ4], "both kinds of body were read");
+    }
+
+    /// The codecs of the blocks `store` holds, in codec order.
+    fn codecs(store: &Store) -> Vec<i64> {
+        store
+            .read(|tx| -> Result<Vec<i64>> {
+                let mut stmt = tx.tx.prepare("SELECT DISTINCT codec FROM blocks ORDER BY codec")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<std::result::Result<_, _>>()?)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn single_records_stay_raw_and_blocks_are_compressed() {
+        // The random appends of `reads_agree_with_a_plain_list` write single records
+        // (stored as they are) and blocks of many (compressed); so do these.
+        let store = Store::in_memory().unwrap();
+        let many: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
+        store
+            .write(|tx| {
+                EVENTS.append_all(tx, [("p", "a", 1, &"v".to_owned())])?;
+                EVENTS.append_all(tx, many.iter().map(|v| ("p", "a", 2, v)))
+            })
+            .unwrap();
+        assert_eq!(codecs(&store), [RAW, LZ4]);
+        let got = store
+            .read(|tx| EVENTS.range(tx, "p", &[], i64::MIN, i64::MAX, None, 1000, false))
+            .unwrap();
+        assert_eq!(got.len(), 201);
+        assert_eq!(got[200].value, "v199");
+    }
+
+    #[test]
+    fn bodies_are_packed_when_it_pays() {
+        let repeated = br#"{"eventName":"GetCallerIdentity","eventSource":"sts"}"#.repeat(40);
+        let mut rng = Rng(7);
+        let noise: Vec<u8> = (0..4096).map(|_| rng.below(256) as u8).collect();
+        let cases: [(&str, &[u8], i64); 4] = [
+            ("empty", b"", RAW),
+            ("short", b"{\"a\":1}", RAW),
+            ("repetitive", &repeated, LZ4),
+            ("incompressible", &noise, RAW),
+        ];
+        for (name, raw, codec) in cases {
+            let (stored, got) = pack(raw);
+            assert_eq!(got, codec, "{name}");
+            if codec == LZ4 {
+                assert!(stored.len() * 5 < raw.len(), "{name}: {} bytes", stored.len());
+            }
+            assert_eq!(unpack(&stored, got, 1).unwrap().as_ref(), raw, "{name}");
+        }
+    }
+
+    #[test]
+    fn damaged_bodies_are_errors_not_panics() {
+        let repeated = b"abcdefgh".repeat(512);
+        let (good, _) = pack(&repeated);
+        let mut flipped = good.to_vec();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        let mut huge = good.to_vec();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let cases: [(&str, &[u8], i64); 5] = [
+            ("truncated length", &good[..2], LZ4),
+            ("truncated data", &good[..good.len() / 2], LZ4),
+            ("damaged data", &flipped, LZ4),
+            ("length past any block", &huge, LZ4),
+            ("unknown codec", &good, 9),
+        ];
+        for (name, stored, codec) in cases {
+            match unpack(stored, codec, 42) {
+                Err(StoreError::Malformed(m)) => assert!(m.contains("block 42"), "{name}: {m}"),
+                Ok(body) => assert_ne!(body.as_ref(), &repeated[..], "{name}: read back as good"),
+                Err(e) => panic!("{name}: {e}"),
+            }
+        }
+        // Through the store: a damaged block fails the read that meets it.
+        let store = Store::in_memory().unwrap();
+        let many: Vec<String> = (0..200).map(|i| format!("value {i}")).collect();
+        store.write(|tx| EVENTS.append_all(tx, many.iter().map(|v| ("p", "a", 5, v)))).unwrap();
+        store
+            .write(|tx| -> Result<usize> {
+                Ok(tx.tx.execute("UPDATE blocks SET body = substr(body, 1, 20)", [])?)
+            })
+            .unwrap();
+        let read = store.read(|tx| EVENTS.range(tx, "p", &[], 0, 10, None, 10, false));
+        assert!(matches!(read, Err(StoreError::Malformed(_))), "{:?}", read.map(|r| r.len()));
     }
 
     #[test]

@@ -88,6 +88,9 @@ const MIGRATIONS: &[&str] = &[
         WHERE ns IN ('cloudtrail.events', 'logs.events') ORDER BY id;
     DELETE FROM series WHERE ns IN ('cloudtrail.events', 'logs.events');
     DROP INDEX IF EXISTS series_by_id;",
+    // Block bodies may be compressed (blocks.rs, `codec`); the blocks written before
+    // are stored as they are.
+    "ALTER TABLE blocks ADD COLUMN codec INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The durable store shared by every service.
