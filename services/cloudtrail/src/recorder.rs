@@ -118,8 +118,10 @@ fn is_partition(part: &str, account: &str, region: &str) -> bool {
 const QUEUE: usize = 65_536;
 /// Bytes waiting past which the caller writes the buffer itself.
 const QUEUE_BYTES: usize = 64 << 20;
-/// How long the writer lets records gather after the first of a batch.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
+/// How long the writer lets records gather after the first of a batch: what a batch
+/// costs besides its records (a transaction, a block row and its five index entries per
+/// partition and stream) is shared by more records the longer it is.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 thread_local! {
     /// The calling thread's buffer for the record being encoded.
