@@ -47,6 +47,17 @@ def test_calls_are_recorded_with_aws_fields(server):
     assert event["ReadOnly"] == "true" and event["AccessKeyId"] == "test"
 
 
+def test_history_shows_every_call_answered_before_the_lookup(server):
+    # No polling: LookupEvents first has the recorder store what it holds.
+    sts, ct = server.client("sts"), server.client("cloudtrail")
+    for _ in range(5):
+        rid = sts.get_caller_identity()["ResponseMetadata"]["RequestId"]
+        events = ct.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}],
+            MaxResults=5)["Events"]
+        assert rid in [json.loads(e["CloudTrailEvent"])["requestID"] for e in events]
+
+
 def test_calls_that_change_state_keep_their_response(server):
     sns, ct = server.client("sns"), server.client("cloudtrail")
     name = f"kept-{uuid.uuid4().hex[:8]}"

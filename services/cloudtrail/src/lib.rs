@@ -125,7 +125,12 @@ impl Service for CloudTrail {
             "AddTags" => trails::change_tags(ctx, input, true),
             "RemoveTags" => trails::change_tags(ctx, input, false),
             "ListTags" => trails::list_tags(ctx, input),
-            "LookupEvents" => lookup::lookup_events(ctx, input),
+            "LookupEvents" => {
+                // History shows every call answered before this one: the recorder's
+                // writer stores what it holds now instead of letting its batch gather.
+                ctx.dispatcher.flush_audit().await;
+                lookup::lookup_events(ctx, input)
+            }
             "ListPublicKeys" => keys::list_public_keys(ctx, input),
             other => Err(AwsError::not_implemented("cloudtrail", other)),
         }

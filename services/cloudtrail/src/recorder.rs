@@ -158,11 +158,16 @@ impl Shared {
                 pending = self.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
             }
             // One transaction and one wake-up for many records. History and
-            // deliveries see a record GATHER later at most.
-            if !pending.flush {
-                drop(pending);
-                std::thread::sleep(GATHER);
-                pending = self.lock();
+            // deliveries see a record GATHER later at most; a flush (LookupEvents, the
+            // manual clock) ends the wait.
+            let deadline = std::time::Instant::now() + GATHER;
+            while !pending.flush && !pending.closed {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                pending =
+                    self.wake.wait_timeout(pending, left).unwrap_or_else(|e| e.into_inner()).0;
             }
             pending.flush = false;
             self.write_batch(pending, &mut spare);
