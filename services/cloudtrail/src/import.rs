@@ -234,10 +234,10 @@ pub fn deliver_soon(dispatcher: &std::sync::Arc<mamori_service::Dispatcher>) {
 
 /// Stores `records`, shifting each `eventTime` by `shift` when given (so that old
 /// activity happens "now" for alarms that look at recent minutes).
-// GAP: on disk (WAL, synchronous=FULL) import through the 14 CIS filters reaches about
-// 53,000 events/s on two cores, under the 100,000 target that the in-memory store meets:
-// every record's bytes are written twice (event history and the log group) to the WAL
-// and then to the database file (docs/PERFORMANCE.md, CloudTrail).
+// GAP: import through the 14 CIS filters reaches 100,000 events/s on two cores only on a
+// quiet machine with the in-memory store (69,000 to 77,000 on a slower day; on disk, with
+// compressed blocks, 51,000 to 78,000): parsing each record's fields, the filters, and
+// every record stored twice, in history and the log group (docs/PERFORMANCE.md).
 pub fn import_records(
     store: &Store,
     records: &[&RawValue],

@@ -55,6 +55,9 @@ pub fn is_global_source(source: &str) -> bool {
 }
 
 /// Whether the operation only reads (CloudTrail's `readOnly`).
+// GAP: read-only is told from the operation's name; CloudTrail also marks some calls
+// named otherwise read-only (KMS Decrypt and GenerateDataKey, STS AssumeRole), which
+// mamori records as writes, with their (redacted) responseElements.
 pub fn is_read_only(operation: &str) -> bool {
     const READ: &[&str] = &[
         "Get", "List", "Describe", "Lookup", "Head", "Test", "Simulate", "Filter", "Search",
