@@ -138,8 +138,21 @@ impl Shared {
         std::mem::swap(&mut pending.batch, spare);
         let _order = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         drop(pending);
-        if let Err(err) = write(&self.store, spare) {
-            tracing::error!(error = %err, n_events = spare.records.len(), "failed to store CloudTrail events");
+        // A panic below must not end the writer thread: flushes (LookupEvents) wait on
+        // the count of stored records.
+        let written =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&self.store, spare)));
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, n_events = spare.records.len(), "failed to store CloudTrail events");
+            }
+            Err(_) => {
+                tracing::error!(
+                    n_events = spare.records.len(),
+                    "storing CloudTrail events panicked"
+                );
+            }
         }
         let n = spare.records.len() as u64;
         self.stored.send_modify(|stored| *stored += n);
@@ -338,6 +351,50 @@ mod tests {
     use mamori_store::BlockRecord;
 
     use crate::state::StoredEvent;
+
+    #[tokio::test]
+    async fn a_flush_sees_every_record_handed_over_stored() {
+        let store = Store::in_memory().unwrap();
+        let shaper: Shaper = Arc::new(|_, _, _, _| (Value::Null, Value::Null));
+        let recorder = Recorder::start(store.clone(), shaper);
+        let account = AccountId::parse("111122223333").unwrap();
+        let principal = Principal::root(account.clone());
+        let (east, west) =
+            (Region::parse("eu-west-1").unwrap(), Region::parse("us-west-2").unwrap());
+        let input = json!({});
+        let base = AuditRecord {
+            service: "sns",
+            operation: "CreateTopic",
+            account: &account,
+            principal: &principal,
+            region: &east,
+            source_ip: "127.0.0.1",
+            user_agent: "test",
+            request_id: "rid",
+            time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            input: &input,
+            output: None,
+            error: None,
+            invoked_by: None,
+            internal: false,
+        };
+        for i in 0..300 {
+            let region = if i % 3 == 0 { &west } else { &east };
+            recorder.record(&AuditRecord { region, ..base });
+        }
+        // Well within the writer's gather wait: the flush ends it.
+        tokio::time::timeout(std::time::Duration::from_secs(5), recorder.flush())
+            .await
+            .expect("flushed");
+        let count = |part: &str| {
+            store
+                .read(|tx| EVENTS.range(tx, part, &[], i64::MIN, i64::MAX, None, 1000, false))
+                .unwrap()
+                .len()
+        };
+        assert_eq!(count("111122223333/eu-west-1"), 200);
+        assert_eq!(count("111122223333/us-west-2"), 100);
+    }
 
     #[test]
     fn encoded_events_read_back_as_stored_events() {
