@@ -22,7 +22,7 @@
 //! [`COMPRESS_FROM`] bytes or more is stored LZ4-compressed (`codec` 1, the block
 //! format with its length before it) when that saves an eighth or more: records of one
 //! stream repeat most of their bytes, so a block of CloudTrail events shrinks about
-//! tenfold, which is what an in-memory store holds and an on-disk one writes twice
+//! eightfold, which is what an in-memory store holds and an on-disk one writes twice
 //! (WAL, then database file).
 
 use std::borrow::Cow;
