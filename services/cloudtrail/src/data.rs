@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 
 use crate::record::Shaped;
 
-/// What the recorder keeps of an S3 call's input or output: everything but the body,
-/// whose size in bytes takes its place (for `bytesTransferredIn` / `bytesTransferredOut`).
+/// What the recorder keeps of an S3 call's input: everything but the body, whose size in
+/// bytes takes its place (for `bytesTransferredIn`; `bytesTransferredOut` is read from
+/// the output, which the record borrows).
 pub fn capture(service: &str, value: &Value) -> Value {
     match value {
         Value::Object(obj) if service == "s3" && obj.contains_key("Body") => {

@@ -28,7 +28,6 @@ pub struct Recorder {
     shared: Arc<Shared>,
     /// Whether a writer thread drains the buffer; without one, each call writes.
     threaded: bool,
-    store: Store,
     shaper: Shaper,
     /// Which data events some logging trail could select.
     interest: Interest,
@@ -208,7 +207,7 @@ impl Recorder {
         }
         let interest = Interest::default();
         interest.refresh(&store);
-        Arc::new(Self { shared, threaded: spawned.is_ok(), store, shaper, interest })
+        Arc::new(Self { shared, threaded: spawned.is_ok(), shaper, interest })
     }
 }
 
@@ -241,7 +240,7 @@ impl AuditSink for Recorder {
             && rec.error.is_none()
             && interest::CHANGING_OPS.contains(&rec.operation)
         {
-            self.interest.refresh(&self.store);
+            self.interest.refresh(&self.shared.store);
         }
         // Shaped and serialized here, while the call's data is hot in this core's cache
         // and borrowed from the call; the writer only inserts.
