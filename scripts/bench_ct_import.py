@@ -58,7 +58,7 @@ def run_one(binary, files, n, base, extra):
         cpu0 = cpu_seconds(s.proc.pid)
         perf = None
         if os.environ.get("PERF_OUT"):
-            perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,32768", "-o", os.environ["PERF_OUT"] + ".server",
+            perf = subprocess.Popen(["perf", "record", "-F", os.environ.get("PERF_FREQ", "499"), "--call-graph", "dwarf,32768", "-o", os.environ["PERF_OUT"] + ".server",
                                      "-p", str(s.proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
         t0 = time.perf_counter()
