@@ -25,7 +25,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-pub use blocks::{BLOCK_BYTES, BLOCK_RECORDS, BLOCK_SPAN_MS, BlockRecord, BlockSeries};
+pub use blocks::{BLOCK_BYTES, BLOCK_RECORDS, BLOCK_SPAN_MS, BlockRecord, BlockSeries, Packed};
 pub use collection::Collection;
 pub use series::{Record, Series};
 

@@ -59,8 +59,51 @@ struct Fields<'a> {
     read_only: Option<&'a RawValue>,
     #[serde(rename = "eventID", borrow)]
     event_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    user_identity: Option<&'a RawValue>,
+    /// Read in the same pass as the rest; absent when it is not an object.
+    #[serde(borrow, default, deserialize_with = "identity_if_object")]
+    user_identity: Option<Identity<'a>>,
+}
+
+/// `userIdentity` when it is an object; any other value is skipped and counts as absent.
+fn identity_if_object<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Option<Identity<'de>>, D::Error> {
+    struct IfObject;
+    impl<'de> serde::de::Visitor<'de> for IfObject {
+        type Value = Option<Identity<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Identity::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    de.deserialize_any(IfObject)
 }
 
 /// The parts of `userIdentity` event history shows.
@@ -144,19 +187,29 @@ pub fn to_stored(
     shift: Option<TimeDelta>,
 ) -> Result<(String, i64, StoredEvent), &'static str> {
     let mut out = Vec::new();
-    let (part, ts, _) = write_stored(rec, shift, &mut out)?;
+    let placed = write_stored(rec, shift, &mut out)?;
     let ev = StoredEvent::decode(&out).map_err(|_| "not a CloudTrail record")?;
-    Ok((part, ts, ev))
+    Ok((format!("{}/{}", placed.account, placed.region), placed.ts, ev))
+}
+
+/// Where a stored record goes.
+struct Placed<'r> {
+    /// Its account and region: its partition.
+    account: Cow<'r, str>,
+    region: Cow<'r, str>,
+    /// Its `eventTime`, in milliseconds.
+    ts: i64,
+    /// Whether it is a data event.
+    data: bool,
 }
 
 /// Appends the stored form of one record to `out` (nothing when it is refused); returns
-/// its partition `account/region`, its `eventTime` in milliseconds and whether it is a
-/// data event, or why it is refused.
-fn write_stored(
-    rec: &RawValue,
+/// where it goes, or why it is refused.
+fn write_stored<'r>(
+    rec: &'r RawValue,
     shift: Option<TimeDelta>,
     out: &mut Vec<u8>,
-) -> Result<(String, i64, bool), &'static str> {
+) -> Result<Placed<'r>, &'static str> {
     let raw = rec.get();
     if !raw.starts_with('{') {
         return Err("not a JSON object");
@@ -171,10 +224,7 @@ fn write_stored(
     else {
         return Err("eventName, eventSource or awsRegion is missing");
     };
-    let id: Option<Identity<'_>> = f
-        .user_identity
-        .filter(|r| r.get().starts_with('{'))
-        .and_then(|r| serde_json::from_str(r.get()).ok());
+    let id = f.user_identity;
     let account = text(f.recipient_account_id)
         .or_else(|| id.as_ref().and_then(|i| text(i.account_id)))
         .unwrap_or_default();
@@ -223,7 +273,7 @@ fn write_stored(
     }
     .encode(out);
     out.extend_from_slice(record.as_bytes());
-    Ok((format!("{account}/{region}"), time.timestamp_millis(), data))
+    Ok(Placed { account, region, ts: time.timestamp_millis(), data })
 }
 
 /// Delivers the imported records to the trails' log groups now rather than at the next
@@ -246,21 +296,32 @@ pub fn import_records(
     let mut report = ImportReport::default();
     let mut buf = Vec::with_capacity(records.iter().map(|r| r.get().len() + 128).sum());
     let mut rows = Vec::with_capacity(records.len());
+    // The partitions met, `account/region`; a log file's records nearly always share one.
+    let mut parts: Vec<String> = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         let start = buf.len();
         match write_stored(rec, shift, &mut buf) {
-            Ok((part, ts, data)) => rows.push((part, ts, data, start..buf.len())),
+            Ok(Placed { account, region, ts, data }) => {
+                // The account is 12 digits: the first `/` ends it.
+                let is = |p: &String| p.split_once('/') == Some((&*account, &*region));
+                let part = match parts.iter().rposition(is) {
+                    Some(at) => at,
+                    None => {
+                        parts.push(format!("{account}/{region}"));
+                        parts.len() - 1
+                    }
+                };
+                rows.push((part, ts, data, start..buf.len()));
+            }
             Err(why) => report.rejected.push(format!("record {i}: {why}")),
         }
     }
-    store.write(|tx| {
-        EVENTS.append_raw_all(
-            tx,
-            rows.iter().map(|(part, ts, data, r)| {
-                (part.as_str(), if *data { "data" } else { "management" }, *ts, &buf[r.clone()])
-            }),
-        )
-    })?;
+    // Compressed before taking the store, which the delivery and request threads share.
+    let packed = EVENTS.pack_raw(rows.iter().map(|(part, ts, data, r)| {
+        let stream = if *data { "data" } else { "management" };
+        (parts[*part].as_str(), stream, *ts, &buf[r.clone()])
+    }));
+    store.write(|tx| packed.insert(tx))?;
     report.imported = rows.len();
     Ok(report)
 }
@@ -307,6 +368,32 @@ mod tests {
         let mut want = good.clone();
         want["eventTime"] = json!("2023-01-02T00:00:00Z");
         assert_eq!(rec, want, "the rest of the record is kept as it came");
+    }
+
+    #[test]
+    fn records_go_to_their_account_and_region() {
+        let store = Store::in_memory().unwrap();
+        let rec = |n: usize, account: &str, region: &str| {
+            raw(&json!({"eventTime": "2023-01-01T00:00:00Z", "eventName": format!("E{n}"),
+                "eventSource": "s", "awsRegion": region, "recipientAccountId": account}))
+        };
+        let recs = [
+            rec(0, "111122223333", "us-east-1"),
+            rec(1, "111122223333", "eu-west-1"),
+            rec(2, "444455556666", "us-east-1"),
+            rec(3, "111122223333", "us-east-1"),
+        ];
+        let recs: Vec<&RawValue> = recs.iter().map(AsRef::as_ref).collect();
+        assert_eq!(import_records(&store, &recs, None).unwrap().imported, 4);
+        for (part, want) in [
+            ("111122223333/us-east-1", &["E0", "E3"][..]),
+            ("111122223333/eu-west-1", &["E1"]),
+            ("444455556666/us-east-1", &["E2"]),
+        ] {
+            let got = store.read(|tx| EVENTS.since_id(tx, part, 0, 10)).unwrap();
+            let names: Vec<&str> = got.iter().map(|r| r.value.event_name.as_str()).collect();
+            assert_eq!(names, want, "{part}");
+        }
     }
 
     #[test]
@@ -372,6 +459,9 @@ mod tests {
                 true,
             ),
             (r#"{"userIdentity": 7, "eventName": "Odd"}"#, "", false),
+            (r#"{"userIdentity": [{"type": "Root"}], "eventName": "Odd"}"#, "", false),
+            (r#"{"userIdentity": null, "eventName": "Odd"}"#, "", false),
+            (r#"{"userIdentity": "Root", "eventName": "Odd"}"#, "", false),
         ];
         for (extra, user, data) in cases {
             let mut v: Value = serde_json::from_str(extra).unwrap();

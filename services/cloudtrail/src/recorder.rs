@@ -336,7 +336,9 @@ pub fn encode(rec: &AuditRecord<'_>, shaper: &Shaper, out: &mut Vec<u8>) -> bool
 // target's edge, docs/PERFORMANCE.md): serializing about 800 bytes of JSON, compressing
 // the blocks and keeping them; no single part is worth more than half a microsecond.
 fn write(store: &Store, batch: &Batch) -> Result<(), mamori_store::StoreError> {
-    store.write(|tx| EVENTS.append_raw_all(tx, batch.iter()))
+    // Compressed before taking the store, which request threads share.
+    let packed = EVENTS.pack_raw(batch.iter());
+    store.write(|tx| packed.insert(tx))
 }
 
 #[cfg(test)]

@@ -213,6 +213,9 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
     let datapoints = aggregator.finish(&compiled);
     let eval_done = started.elapsed();
 
+    // Compressed before taking the store, so other calls are not held up meanwhile.
+    let packed =
+        EVENTS.pack(events.iter().map(|(ts, ev)| (ev_part.as_str(), stream.as_str(), *ts, ev)));
     let sequence = write(store, |tx| {
         let Some(mut doc) = STREAMS.get(tx, &part, &stream_key)? else {
             if !GROUPS.contains(tx, &part, &group)? {
@@ -220,10 +223,7 @@ pub async fn put_log_events(svc: &Logs, ctx: &Context, input: Value) -> Result<V
             }
             return Err(stream_not_found().into());
         };
-        EVENTS.append_all(
-            tx,
-            events.iter().map(|(ts, ev)| (ev_part.as_str(), stream.as_str(), *ts, ev)),
-        )?;
+        packed.insert(tx)?;
         if let (Some((first, _)), Some((last, _))) = (events.first(), events.last()) {
             doc.first_event_timestamp =
                 Some(doc.first_event_timestamp.map_or(*first, |t| t.min(*first)));
