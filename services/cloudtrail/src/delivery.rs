@@ -220,6 +220,11 @@ async fn put_all(
         }
         trail.status.logs_streams.push(stream.to_owned());
     }
+    // The batches are stored concurrently, each on a runtime thread: a backlog (an
+    // import) is filtered and stored by every core rather than one. The cursor moves only
+    // once all of them are accepted; after a failure all are sent again, as before.
+    let mut calls = tokio::task::JoinSet::new();
+    let mut failure = None;
     for batch in batches(events) {
         // Built by hand so each message moves into the input instead of being copied.
         let log_events: Vec<Value> = batch
@@ -234,15 +239,40 @@ async fn put_all(
         // Not `json!`, which would copy every event again.
         let mut input = json!({"logGroupName": group, "logStreamName": stream});
         input["logEvents"] = Value::Array(log_events);
-        if let Err(e) = call("PutLogEvents", input).await {
+        if calls.len() >= PARALLEL_PUTS {
+            note_put(calls.join_next().await, &mut failure, trail, stream);
+        }
+        let (d, ctx) = (dispatcher.clone(), ctx.clone());
+        calls.spawn(async move { d.call(&ctx, "logs", "PutLogEvents", input).await });
+    }
+    while let Some(done) = calls.join_next().await {
+        note_put(Some(done), &mut failure, trail, stream);
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// PutLogEvents calls of one delivery in flight at once.
+const PARALLEL_PUTS: usize = 4;
+
+/// Keeps the first failure of a finished PutLogEvents call.
+fn note_put(
+    done: Option<Result<Result<Value, mamori_aws::AwsError>, tokio::task::JoinError>>,
+    failure: &mut Option<String>,
+    trail: &mut Trail,
+    stream: &str,
+) {
+    let msg = match done {
+        None | Some(Ok(Ok(_))) => return,
+        Some(Ok(Err(e))) => {
             if e.code == "ResourceNotFoundException" {
                 // The stream (or group) went away: create it again next time.
                 trail.status.logs_streams.retain(|s| s != stream);
             }
-            return Err(format!("{}: {}", e.code, e.message));
+            format!("{}: {}", e.code, e.message)
         }
-    }
-    Ok(())
+        Some(Err(e)) => format!("InternalFailure: the delivery call ended: {e}"),
+    };
+    failure.get_or_insert(msg);
 }
 
 /// Splits time-ordered events into batches PutLogEvents accepts.
