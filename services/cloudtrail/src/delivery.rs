@@ -252,7 +252,7 @@ async fn put_all(
 }
 
 /// PutLogEvents calls of one delivery in flight at once.
-const PARALLEL_PUTS: usize = 4;
+const PARALLEL_PUTS: usize = 2;
 
 /// Keeps the first failure of a finished PutLogEvents call.
 fn note_put(
