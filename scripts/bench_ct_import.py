@@ -10,7 +10,8 @@ alternately, `--rounds` times each, on the same generated files.
 Usage: .venv/bin/python scripts/bench_ct_import.py [--records N] [--rounds R] [--on-disk] BIN [BIN ...]
 Each run also reports the server's resident memory and the size of its data directory
 (database and WAL files; empty with --in-memory) once the import is counted.
-(PERF_OUT=/tmp/x records perf profiles of the server and the CLI; KEEP_LOG=/tmp/x.log keeps the server's log.)"""
+(PERF_OUT=/tmp/x records perf profiles of the server and the CLI, at PERF_FREQ Hz for the server, default 499;
+KEEP_LOG=/tmp/x.log keeps the server's log.)"""
 
 import argparse
 import gzip

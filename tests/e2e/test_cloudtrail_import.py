@@ -6,6 +6,7 @@ import datetime
 import gzip
 import json
 import subprocess
+import time
 import uuid
 
 from conftest import BINARY
@@ -161,3 +162,43 @@ def test_imported_records_raise_the_cis_3_1_alarm(manual_server, tmp_path):
             break
     assert state["StateValue"] == "ALARM", state["StateReason"]
     assert ct.get_trail_status(Name=trail).get("LatestCloudWatchLogsDeliveryError") is None
+
+
+def test_a_large_import_reaches_the_log_group_once_each(server, tmp_path):
+    """An import larger than one PutLogEvents batch (about 4 MB of records: four batches
+    of a delivery run, sent concurrently) reaches the trail's log group with every record
+    exactly once."""
+    uid = uuid.uuid4().hex[:8]
+    logs, ct = server.client("logs"), server.client("cloudtrail")
+    group = f"CloudTrail/large-{uid}"
+    logs.create_log_group(logGroupName=group)
+    arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
+    trail = f"large-{uid}"
+    ct.create_trail(Name=trail, S3BucketName=trail_bucket(server), CloudWatchLogsLogGroupArn=arn,
+                    CloudWatchLogsRoleArn=logs_role(server, arn))
+    ct.start_logging(Name=trail)
+    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)
+    n = 2600
+    records = [rec(uid, i, now + datetime.timedelta(milliseconds=100 * i), additionalEventData={"pad": "x" * 1400})
+               for i in range(n)]
+    write_gz(tmp_path / "000000000000_CloudTrail_us-east-1_large.json.gz", records)
+    proc = import_cli(server, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+    def delivered():
+        ids = []
+        for page in logs.get_paginator("filter_log_events").paginate(
+                logGroupName=group, filterPattern=f'{{ $.userIdentity.userName = "importer-{uid}" }}'):
+            ids += [json.loads(e["message"])["eventID"] for e in page["events"]]
+        return ids
+
+    ids = []
+    for _ in range(100):
+        ids = delivered()
+        if len(ids) >= n:
+            break
+        time.sleep(0.2)
+    assert len(ids) == n, f"{len(ids)} of {n} records delivered"
+    assert sorted(ids) == sorted(f"{uid}-{i}" for i in range(n)), "each record exactly once"
+    status = ct.get_trail_status(Name=trail)
+    assert "LatestCloudWatchLogsDeliveryError" not in status, status

@@ -240,13 +240,13 @@ async fn put_all(
         let mut input = json!({"logGroupName": group, "logStreamName": stream});
         input["logEvents"] = Value::Array(log_events);
         if calls.len() >= PARALLEL_PUTS {
-            note_put(calls.join_next().await, &mut failure, trail, stream);
+            note_put(calls.join_next().await, &mut failure, &mut trail.status.logs_streams, stream);
         }
         let (d, ctx) = (dispatcher.clone(), ctx.clone());
         calls.spawn(async move { d.call(&ctx, "logs", "PutLogEvents", input).await });
     }
     while let Some(done) = calls.join_next().await {
-        note_put(Some(done), &mut failure, trail, stream);
+        note_put(Some(done), &mut failure, &mut trail.status.logs_streams, stream);
     }
     failure.map_or(Ok(()), Err)
 }
@@ -254,11 +254,12 @@ async fn put_all(
 /// PutLogEvents calls of one delivery in flight at once.
 const PARALLEL_PUTS: usize = 2;
 
-/// Keeps the first failure of a finished PutLogEvents call.
+/// Keeps the first failure of a finished PutLogEvents call; a stream found missing is
+/// dropped from `streams` (the trail's known streams), so the next run creates it again.
 fn note_put(
     done: Option<Result<Result<Value, mamori_aws::AwsError>, tokio::task::JoinError>>,
     failure: &mut Option<String>,
-    trail: &mut Trail,
+    streams: &mut Vec<String>,
     stream: &str,
 ) {
     let msg = match done {
@@ -266,7 +267,7 @@ fn note_put(
         Some(Ok(Err(e))) => {
             if e.code == "ResourceNotFoundException" {
                 // The stream (or group) went away: create it again next time.
-                trail.status.logs_streams.retain(|s| s != stream);
+                streams.retain(|s| s != stream);
             }
             format!("{}: {}", e.code, e.message)
         }
@@ -302,6 +303,26 @@ fn batches(events: Vec<(i64, String)>) -> Vec<Vec<(i64, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_failure_of_concurrent_puts_is_kept() {
+        use mamori_aws::AwsError;
+        let (mut failure, mut streams) = (None, vec!["s".to_owned(), "t".to_owned()]);
+        let results = [
+            Some(Ok(Ok(json!({})))),
+            None,
+            Some(Ok(Err(AwsError::new("ResourceNotFoundException", "no stream")))),
+            Some(Ok(Err(AwsError::new("AccessDeniedException", "denied")))),
+        ];
+        for done in results {
+            note_put(done, &mut failure, &mut streams, "s");
+        }
+        assert_eq!(failure.as_deref(), Some("ResourceNotFoundException: no stream"));
+        assert_eq!(streams, ["t"], "the missing stream is created again next run");
+        let (mut failure, mut streams) = (None, vec!["s".to_owned()]);
+        note_put(Some(Ok(Ok(json!({})))), &mut failure, &mut streams, "s");
+        assert_eq!((failure, streams.len()), (None, 1));
+    }
 
     #[test]
     fn batches_respect_put_log_events_limits() {
