@@ -222,10 +222,19 @@ async fn put_all(
     }
     // The batches are stored concurrently, each on a runtime thread: a backlog (an
     // import) is filtered and stored by every core rather than one. The cursor moves only
-    // once all of them are accepted; after a failure all are sent again, as before.
+    // once all of them are accepted; after a failure no more are started, and the next
+    // run sends them all again, as before.
     let mut calls = tokio::task::JoinSet::new();
     let mut failure = None;
     for batch in batches(events) {
+        if calls.len() >= PARALLEL_PUTS {
+            note_put(calls.join_next().await, &mut failure, &mut trail.status.logs_streams, stream);
+        }
+        if failure.is_some() {
+            // The run fails whatever the rest do: a lasting failure (a permission taken
+            // from the role) costs one or two calls per run, not one per batch.
+            break;
+        }
         // Built by hand so each message moves into the input instead of being copied.
         let log_events: Vec<Value> = batch
             .into_iter()
@@ -239,9 +248,6 @@ async fn put_all(
         // Not `json!`, which would copy every event again.
         let mut input = json!({"logGroupName": group, "logStreamName": stream});
         input["logEvents"] = Value::Array(log_events);
-        if calls.len() >= PARALLEL_PUTS {
-            note_put(calls.join_next().await, &mut failure, &mut trail.status.logs_streams, stream);
-        }
         let (d, ctx) = (dispatcher.clone(), ctx.clone());
         calls.spawn(async move { d.call(&ctx, "logs", "PutLogEvents", input).await });
     }
