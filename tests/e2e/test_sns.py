@@ -814,3 +814,17 @@ def test_alarm_publishes_under_the_default_topic_policy(server, listener):
     assert failed and "AuthorizationError" in failed[0]["HistoryData"], history
     time.sleep(1.5)
     assert len(lst.of("Notification")) == 1
+
+
+def test_number_attributes_must_be_finite_numbers(server):
+    """SNS refuses a Number attribute that does not cast to a number in its range: NaN
+    and infinities included, which a float parser would take."""
+    sns = server.client("sns")
+    arn = sns.create_topic(Name=f"numbers-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    ok = sns.publish(TopicArn=arn, Message="m", MessageAttributes={"n": {"DataType": "Number", "StringValue": "-1.5e3"}})
+    assert ok["MessageId"]
+    for bad in ("NaN", "Infinity", "-inf", "1e127", "12abc"):
+        with pytest.raises(ClientError) as exc:
+            sns.publish(TopicArn=arn, Message="m", MessageAttributes={"n": {"DataType": "Number", "StringValue": bad}})
+        assert error_code(exc) == "ParameterValueInvalid", bad
+        assert "Could not cast message attribute 'n' value to number." in str(exc.value), bad

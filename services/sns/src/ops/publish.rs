@@ -23,6 +23,8 @@ use crate::state::{
 /// The largest message, attributes included: 256 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 262_144;
 const MAX_ATTRIBUTES: usize = 10;
+/// The largest magnitude of a `Number` attribute.
+const MAX_NUMBER: f64 = 1e126;
 const MAX_BATCH: usize = 10;
 
 #[derive(Deserialize)]
@@ -123,11 +125,18 @@ fn check_attributes(
                 })?;
                 let fv = match base {
                     "Number" => {
-                        let n: f64 = v.trim().parse().map_err(|_| {
-                            invalid_parameter_value(format!(
-                                "Could not cast message attribute '{name}' value to number."
-                            ))
-                        })?;
+                        // Rust also parses NaN and infinities, which SNS refuses; its
+                        // numbers lie within plus or minus 10^126.
+                        let n = v
+                            .trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|n| n.is_finite() && n.abs() <= MAX_NUMBER)
+                            .ok_or_else(|| {
+                                invalid_parameter_value(format!(
+                                    "Could not cast message attribute '{name}' value to number."
+                                ))
+                            })?;
                         filter::AttrValue::Number(n)
                     }
                     "String.Array" => {
@@ -471,5 +480,46 @@ fn wire_code(shape: &str) -> &str {
         "InvalidParameterException" => "InvalidParameter",
         "InvalidParameterValueException" => "InvalidParameterValue",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_attributes_are_finite_numbers_within_range() {
+        // value, accepted
+        let cases = [
+            ("42", true),
+            (" -1.5e3 ", true),
+            ("1e126", true),
+            ("-1e126", true),
+            ("0", true),
+            ("1e127", false),
+            ("NaN", false),
+            ("nan", false),
+            ("inf", false),
+            ("-Infinity", false),
+            ("12abc", false),
+        ];
+        for (value, ok) in cases {
+            let attrs = BTreeMap::from([(
+                "n".to_owned(),
+                AttributeInput {
+                    data_type: "Number".into(),
+                    string_value: Some(value.into()),
+                    binary_value: None,
+                },
+            )]);
+            match check_attributes(&attrs) {
+                Ok(_) => assert!(ok, "{value:?} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{value:?} refused: {}", e.message);
+                    assert_eq!(e.code, "InvalidParameterValueException", "{value:?}");
+                    assert!(e.message.contains("Could not cast"), "{value:?}: {}", e.message);
+                }
+            }
+        }
     }
 }
