@@ -165,9 +165,9 @@ def test_imported_records_raise_the_cis_3_1_alarm(manual_server, tmp_path):
 
 
 def test_a_large_import_reaches_the_log_group_once_each(server, tmp_path):
-    """An import larger than one PutLogEvents batch (about 4 MB of records: four batches
-    of a delivery run, sent concurrently) reaches the trail's log group with every record
-    exactly once."""
+    """An import larger than one PutLogEvents batch (about 4 MB of records: several 1 MiB
+    batches of one delivery run, sent concurrently) reaches the trail's log group with
+    every record exactly once."""
     uid = uuid.uuid4().hex[:8]
     logs, ct = server.client("logs"), server.client("cloudtrail")
     group = f"CloudTrail/large-{uid}"
