@@ -83,8 +83,9 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Buffers that grew past this (a block holding one huge record) are not kept.
-const KEEP_SCRATCH: usize = 4 << 20;
+/// Buffers that grew past this (a block whose last record is huge) are not kept: a
+/// thread keeps at most three of about a block's size.
+const KEEP_SCRATCH: usize = 2 * BLOCK_BYTES;
 
 /// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
@@ -1005,6 +1006,19 @@ mod tests {
             let mut used = vec![7u8; 1 << 16];
             assert_eq!(unpack(stored, got, 1, &mut used).unwrap(), raw, "{name}, reused");
         }
+    }
+
+    #[test]
+    fn scratch_buffers_are_kept_unless_oversized() {
+        with_scratch(|s| room(&mut s.packed, 1000).fill(1));
+        assert!(with_scratch(|s| s.packed.capacity()) >= 1000, "kept for the next block");
+        with_scratch(|s| room(&mut s.unpacked, KEEP_SCRATCH + 1).fill(1));
+        assert_eq!(with_scratch(|s| s.unpacked.capacity()), 0, "dropped past KEEP_SCRATCH");
+        // A nested use (the buffers are taken) gets fresh ones instead of panicking.
+        with_scratch(|outer| {
+            room(&mut outer.body, 10);
+            assert_eq!(with_scratch(|inner| inner.body.len()), 0);
+        });
     }
 
     #[test]
