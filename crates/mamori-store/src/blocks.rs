@@ -287,16 +287,6 @@ impl<T: BlockRecord> BlockSeries<T> {
         self.pack(rows).insert(tx)
     }
 
-    /// Appends records already in their stored form (a writer that builds it in one pass
-    /// saves building a `T` only to encode it): each body must decode as a `T`.
-    pub fn append_raw_all<'v>(
-        &self,
-        tx: &Tx<'_>,
-        rows: impl IntoIterator<Item = (&'v str, &'v str, i64, &'v [u8])>,
-    ) -> Result<()> {
-        self.pack_raw(rows).insert(tx)
-    }
-
     /// The blocks [`Self::append_all`] would write, cut, encoded and packed without the
     /// store: a writer packs before [`crate::Store::write`] and inserts inside it, so
     /// that compression does not hold up the other users of the store's one connection.
@@ -317,7 +307,9 @@ impl<T: BlockRecord> BlockSeries<T> {
         self.pack_raw(spans.iter().map(|(p, s, ts, r)| (*p, *s, *ts, &buf[r.clone()])))
     }
 
-    /// Like [`Self::pack`], for records already in their stored form.
+    /// Like [`Self::pack`], for records already in their stored form (a writer that builds
+    /// it in one pass saves building a `T` only to encode it): each body must decode as a
+    /// `T`.
     pub fn pack_raw<'v, 'b>(
         &self,
         rows: impl IntoIterator<Item = (&'v str, &'v str, i64, &'b [u8])>,
