@@ -100,6 +100,32 @@ def test_import_needs_the_root_user(server, tmp_path):
     assert "403" in proc.stderr and "Only the root user" in proc.stderr, proc.stderr
 
 
+def test_an_ndjson_body_is_a_record_per_line(server):
+    """What the CLI sends: a record per line, the shift in a signed header. A broken line
+    is refused by its number and the others are stored, shifted."""
+    uid = uuid.uuid4().hex[:8]
+    # Two days ago, shifted by one: inside event history's 90 days.
+    when = (server.now() - datetime.timedelta(days=2)).replace(microsecond=0)
+    lines = [json.dumps(rec(uid, 0, when)), '{"eventTime": "2023-05-01T12:00:00Z", "eventName": "X"',
+             json.dumps(rec(uid, 2, when))]
+    body = "\n".join(lines) + "\n"
+    headers = {"content-type": "application/x-ndjson", "x-mamori-shift-seconds": "86400"}
+    status, _, data = server.request("POST", "/_mamori/cloudtrail/import", body, headers, service="mamori")
+    assert status == 200, data
+    answer = json.loads(data)
+    assert answer == {"imported": 2, "rejected": ["record 1: not a CloudTrail record"]}, answer
+    ct = server.client("cloudtrail")
+    for i in (0, 2):
+        events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": f"{uid}-{i}"}],
+                                  StartTime=when, EndTime=when + datetime.timedelta(days=2))["Events"]
+        assert len(events) == 1, (i, events)
+        shifted = (when + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert json.loads(events[0]["CloudTrailEvent"])["eventTime"] == shifted
+    headers["x-mamori-shift-seconds"] = "a day"
+    status, _, data = server.request("POST", "/_mamori/cloudtrail/import", body, headers, service="mamori")
+    assert status == 400 and b"x-mamori-shift-seconds is not a whole number" in data, data
+
+
 def test_imported_records_raise_the_cis_3_1_alarm(manual_server, tmp_path):
     """Six minutes with an unauthorized call among ordinary reads, imported with
     --rebase-time (to the server's manual clock), reach the trail's log group through

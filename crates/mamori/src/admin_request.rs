@@ -1,10 +1,15 @@
 //! The requests `mamori` subcommands (`cloudtrail import`, `iam root-mfa`) send to a
-//! running server's admin endpoints: JSON bodies, SigV4-signed with the root user's keys
+//! running server's admin endpoints: JSON (or, for an import, NDJSON) bodies, SigV4-signed with the root user's keys
 //! so the server authenticates them like any other call.
 
 use bytes::Bytes;
 use chrono::Utc;
 use http_body_util::Full;
+
+/// The media type of a `cloudtrail/import` body of one record per line.
+pub const NDJSON: &str = "application/x-ndjson";
+/// The header of an NDJSON import that carries the `--rebase-time` shift, in seconds.
+pub const SHIFT_HEADER: &str = "x-mamori-shift-seconds";
 
 /// A signed `POST` of `body` to `uri`, under the credential scope `(region, service)`,
 /// with `extra` headers signed too.

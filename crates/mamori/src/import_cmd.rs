@@ -5,7 +5,8 @@
 //!
 //! A reader thread reads, gunzips and splits each file into its records as raw JSON
 //! text (`&RawValue`, never building a `serde_json::Value`), and packs them into request
-//! bodies; the main thread keeps a few signed requests in flight, so reading, the
+//! bodies of one record per line (NDJSON), which the server splits without reading their
+//! JSON a second time; the main thread keeps a few signed requests in flight, so reading, the
 //! network and the server's work overlap.
 
 use std::io::Read;
@@ -122,7 +123,8 @@ fn newest_time(records: &[&RawValue]) -> Option<DateTime<Utc>> {
 /// Most bytes of records in one request body.
 const MAX_BODY: usize = 16 << 20;
 
-/// One request body and where its records came from, to report rejections by file.
+/// One request body (a record per line) and where its records came from, to report
+/// rejections by file.
 struct Batch {
     body: Vec<u8>,
     records: usize,
@@ -131,27 +133,21 @@ struct Batch {
 }
 
 impl Batch {
-    fn new(shift: Option<i64>) -> Self {
-        let mut body = Vec::with_capacity(8 << 20);
-        match shift {
-            Some(s) => body.extend_from_slice(format!("{{\"shift_seconds\":{s},").as_bytes()),
-            None => body.push(b'{'),
-        }
-        body.extend_from_slice(b"\"records\":[");
-        Batch { body, records: 0, origins: Vec::new() }
+    fn new() -> Self {
+        Batch { body: Vec::with_capacity(8 << 20), records: 0, origins: Vec::new() }
     }
 
     fn push(&mut self, rec: &RawValue) {
-        if self.records > 0 {
-            self.body.push(b',');
+        let rec = rec.get();
+        // A line break may only lie between a pretty-printed record's tokens (strings
+        // escape theirs); such a record goes on one line. (A byte search: memchr.)
+        if rec.as_bytes().contains(&b'\n') {
+            self.body.extend_from_slice(mamori_cloudtrail::import::compact(rec).as_bytes());
+        } else {
+            self.body.extend_from_slice(rec.as_bytes());
         }
-        self.body.extend_from_slice(rec.get().as_bytes());
+        self.body.push(b'\n');
         self.records += 1;
-    }
-
-    fn finish(mut self) -> Self {
-        self.body.extend_from_slice(b"]}");
-        self
     }
 
     /// Where the record at `index` of this batch came from: file and record number.
@@ -172,13 +168,12 @@ struct ReadOutcome {
 fn read_all(
     files: &[PathBuf],
     texts: Option<Vec<Result<String, String>>>,
-    shift: Option<i64>,
     batch_size: usize,
     bar: &ProgressBar,
     out: &tokio::sync::mpsc::Sender<Batch>,
 ) -> ReadOutcome {
     let mut outcome = ReadOutcome::default();
-    let mut batch = Batch::new(shift);
+    let mut batch = Batch::new();
     let mut texts = texts.map(Vec::into_iter);
     for file in files {
         let text = texts.as_mut().and_then(Iterator::next).unwrap_or_else(|| read_text(file));
@@ -190,8 +185,8 @@ fn read_all(
                     // Bodies stay well under the server's default limit (64 MiB) whatever
                     // the records' size.
                     if batch.records > 0 && batch.body.len() + rec.get().len() > MAX_BODY {
-                        let full = std::mem::replace(&mut batch, Batch::new(shift));
-                        if out.blocking_send(full.finish()).is_err() {
+                        let full = std::mem::replace(&mut batch, Batch::new());
+                        if out.blocking_send(full).is_err() {
                             return outcome;
                         }
                     }
@@ -200,8 +195,8 @@ fn read_all(
                     }
                     batch.push(rec);
                     if batch.records >= batch_size {
-                        let full = std::mem::replace(&mut batch, Batch::new(shift));
-                        if out.blocking_send(full.finish()).is_err() {
+                        let full = std::mem::replace(&mut batch, Batch::new());
+                        if out.blocking_send(full).is_err() {
                             return outcome;
                         }
                     }
@@ -215,7 +210,7 @@ fn read_all(
         bar.inc(1);
     }
     if batch.records > 0 {
-        let _ = out.blocking_send(batch.finish());
+        let _ = out.blocking_send(batch);
     }
     outcome
 }
@@ -278,9 +273,9 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<usize> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(args.parallel.max(1));
     let reader = {
         let (files, bar, batch) = (files.clone(), bar.clone(), args.batch.max(1));
-        std::thread::spawn(move || read_all(&files, texts, shift, batch, &bar, &tx))
+        std::thread::spawn(move || read_all(&files, texts, batch, &bar, &tx))
     };
-    let sent = runtime.block_on(send_all(args, rx, &bar));
+    let sent = runtime.block_on(send_all(args, shift, rx, &bar));
     let read = reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
     bar.finish_and_clear();
     let (imported, rejected) = sent?;
@@ -308,6 +303,7 @@ async fn server_now(endpoint: &str) -> Option<DateTime<Utc>> {
 /// Sends the batches with up to `--parallel` requests in flight.
 async fn send_all(
     args: &ImportArgs,
+    shift: Option<i64>,
     mut rx: tokio::sync::mpsc::Receiver<Batch>,
     bar: &ProgressBar,
 ) -> anyhow::Result<(usize, Vec<String>)> {
@@ -335,7 +331,7 @@ async fn send_all(
             continue;
         };
         let mut batch = batch;
-        let req = signed_request(args, &uri, std::mem::take(&mut batch.body))?;
+        let req = signed_request(args, shift, &uri, std::mem::take(&mut batch.body))?;
         let (client, endpoint) = (client.clone(), args.endpoint.clone());
         in_flight.spawn(async move {
             let resp =
@@ -359,15 +355,20 @@ async fn send_all(
 // server more CPU than the transfer it saves; a remote server would want them compressed.
 fn signed_request(
     args: &ImportArgs,
+    shift: Option<i64>,
     uri: &http::Uri,
     body: Vec<u8>,
 ) -> anyhow::Result<http::Request<Full<Bytes>>> {
+    use crate::admin_request::{NDJSON, SHIFT_HEADER};
+    let shift = shift.map(|s| s.to_string());
+    let mut headers = vec![("content-type", NDJSON)];
+    headers.extend(shift.as_deref().map(|s| (SHIFT_HEADER, s)));
     crate::admin_request::signed_post(
         uri,
         body,
         (&args.access_key_id, &args.secret_access_key),
         ("us-east-1", "mamori"),
-        &[],
+        &headers,
     )
 }
 
@@ -421,18 +422,21 @@ mod tests {
 
     #[test]
     fn batches_remember_where_records_came_from() {
-        let mut b = Batch::new(Some(5));
+        let mut b = Batch::new();
         let (f1, f2) = (Arc::new(PathBuf::from("a.json")), Arc::new(PathBuf::from("b.json")));
         let rec = serde_json::from_str::<&RawValue>("{}").unwrap();
         b.origins.push((0, f1, 10));
         b.push(rec);
         b.push(rec);
         b.origins.push((2, f2, 0));
-        b.push(rec);
-        let b = b.finish();
+        b.push(
+            serde_json::from_str::<&RawValue>("{\n  \"a\": \"x\\ny\",\r\n  \"b\": [1, 2]\n}")
+                .unwrap(),
+        );
         assert_eq!(
             String::from_utf8(b.body.clone()).unwrap(),
-            "{\"shift_seconds\":5,\"records\":[{},{},{}]}"
+            "{}\n{}\n{\"a\":\"x\\ny\",\"b\":[1,2]}\n",
+            "a record per line, a pretty-printed one compacted"
         );
         assert_eq!(
             describe_rejection(&b, "record 1: no eventTime"),

@@ -5,7 +5,10 @@
 //!
 //! Records arrive as raw JSON text and are stored as that text: only the few top-level
 //! fields event history needs are read (borrowed, never building a `serde_json::Value`),
-//! and `--rebase-time` rewrites `eventTime` in place in the text.
+//! and `--rebase-time` rewrites `eventTime` in place in the text. Reading those fields is
+//! the only pass over a record's JSON: it also checks that the record is one valid JSON
+//! value, so a body of one record per line ([`ndjson_records`]) is split without reading
+//! its JSON at all.
 
 use std::borrow::Cow;
 
@@ -25,7 +28,8 @@ pub struct ImportReport {
     pub rejected: Vec<String>,
 }
 
-/// The body of `POST /_mamori/cloudtrail/import`, borrowed from the request.
+/// The JSON form of the body of `POST /_mamori/cloudtrail/import`, borrowed from the
+/// request (the CLI sends [`ndjson_records`] instead).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest<'a> {
@@ -34,6 +38,17 @@ pub struct ImportRequest<'a> {
     pub records: Vec<&'a RawValue>,
     /// Seconds added to every `eventTime`.
     pub shift_seconds: Option<i64>,
+}
+
+/// The records of an `application/x-ndjson` import body, one per line, as the CLI sends
+/// them. A JSON text has no raw line break outside its strings, nor inside them (they
+/// are escaped there), so the lines are the records: each is read when it is stored.
+pub fn ndjson_records(body: &str) -> Vec<&str> {
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    if body.is_empty() {
+        return Vec::new();
+    }
+    body.split('\n').collect()
 }
 
 /// The top-level fields of a record that event history and delivery need. Every field
@@ -157,8 +172,9 @@ fn username(id: &Identity<'_>) -> String {
 
 /// A pretty-printed record (from a file someone reformatted) made compact, as CloudTrail
 /// writes records: whitespace outside strings is dropped; strings are kept as they are
-/// (`raw` is valid JSON, and so is what is left of it).
-fn compact(raw: &str) -> String {
+/// (`raw` is valid JSON, and so is what is left of it). The CLI compacts such a record to
+/// send it as one line of an NDJSON body.
+pub fn compact(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let (mut in_string, mut escaped) = (false, false);
     for c in raw.chars() {
@@ -183,7 +199,7 @@ fn compact(raw: &str) -> String {
 /// and the property tests; [`import_records`] writes the same form with [`write_stored`].
 #[doc(hidden)]
 pub fn to_stored(
-    rec: &RawValue,
+    rec: &str,
     shift: Option<TimeDelta>,
 ) -> Result<(String, i64, StoredEvent), &'static str> {
     let mut out = Vec::new();
@@ -203,17 +219,19 @@ struct Placed<'r> {
     data: bool,
 }
 
-/// Appends the stored form of one record to `out` (nothing when it is refused); returns
-/// where it goes, or why it is refused.
+/// Appends the stored form of one record (JSON text, not yet checked) to `out` (nothing
+/// when it is refused); returns where it goes, or why it is refused.
 fn write_stored<'r>(
-    rec: &'r RawValue,
+    rec: &'r str,
     shift: Option<TimeDelta>,
     out: &mut Vec<u8>,
 ) -> Result<Placed<'r>, &'static str> {
-    let raw = rec.get();
+    let raw = rec.trim_ascii();
     if !raw.starts_with('{') {
         return Err("not a JSON object");
     }
+    // The one pass over the record: it reads these fields and checks the rest is JSON
+    // (serde_json refuses trailing characters and malformed members it skips).
     let f: Fields<'_> = serde_json::from_str(raw).map_err(|_| "not a CloudTrail record")?;
     let time = text(f.event_time)
         .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -291,11 +309,11 @@ pub fn deliver_soon(dispatcher: &std::sync::Arc<mamori_service::Dispatcher>) {
 // log group (docs/PERFORMANCE.md).
 pub fn import_records(
     store: &Store,
-    records: &[&RawValue],
+    records: &[&str],
     shift: Option<TimeDelta>,
 ) -> Result<ImportReport, mamori_store::StoreError> {
     let mut report = ImportReport::default();
-    let mut buf = Vec::with_capacity(records.iter().map(|r| r.get().len() + 128).sum());
+    let mut buf = Vec::with_capacity(records.iter().map(|r| r.len() + 128).sum());
     let mut rows = Vec::with_capacity(records.len());
     // The partitions met, `account/region`; a log file's records nearly always share one.
     let mut parts: Vec<String> = Vec::new();
@@ -333,8 +351,8 @@ mod tests {
 
     use super::*;
 
-    fn raw(v: &Value) -> Box<RawValue> {
-        serde_json::value::to_raw_value(v).unwrap()
+    fn raw(v: &Value) -> String {
+        serde_json::to_string(v).unwrap()
     }
 
     #[test]
@@ -347,7 +365,7 @@ mod tests {
         let no_time = json!({"eventName": "X"});
         let no_account = json!({"eventTime": "2023-01-01T00:00:00Z", "eventName": "X", "eventSource": "s", "awsRegion": "r"});
         let recs = [raw(&good), raw(&no_time), raw(&no_account), raw(&json!([1]))];
-        let recs: Vec<&RawValue> = recs.iter().map(AsRef::as_ref).collect();
+        let recs: Vec<&str> = recs.iter().map(String::as_str).collect();
         let report = import_records(&store, &recs, Some(TimeDelta::days(1))).unwrap();
         assert_eq!(report.imported, 1);
         assert_eq!(
@@ -384,7 +402,7 @@ mod tests {
             rec(2, "444455556666", "us-east-1"),
             rec(3, "111122223333", "us-east-1"),
         ];
-        let recs: Vec<&RawValue> = recs.iter().map(AsRef::as_ref).collect();
+        let recs: Vec<&str> = recs.iter().map(String::as_str).collect();
         assert_eq!(import_records(&store, &recs, None).unwrap().imported, 4);
         for (part, want) in [
             ("111122223333/us-east-1", &["E0", "E3"][..]),
@@ -400,8 +418,7 @@ mod tests {
     #[test]
     fn pretty_printed_records_are_stored_compact() {
         let pretty = "{\n  \"eventTime\": \"2023-01-01T00:00:00Z\",\n  \"eventName\": \"A \\\" b\",\n  \"eventSource\": \"s\",\n  \"awsRegion\": \"r\",\n  \"recipientAccountId\": \"111122223333\",\n  \"requestParameters\": {\"k\": [1, 2], \"t\": \"x  y\"}\n}";
-        let rec: &RawValue = serde_json::from_str(pretty).unwrap();
-        let (_, _, ev) = to_stored(rec, None).unwrap();
+        let (_, _, ev) = to_stored(pretty, None).unwrap();
         assert_eq!(
             ev.record.as_str(),
             r#"{"eventTime":"2023-01-01T00:00:00Z","eventName":"A \" b","eventSource":"s","awsRegion":"r","recipientAccountId":"111122223333","requestParameters":{"k":[1,2],"t":"x  y"}}"#
@@ -481,7 +498,44 @@ mod tests {
             let (part, ts, ev) = to_stored(&r, None).unwrap();
             assert_eq!((part.as_str(), ts), ("111122223333/r", 1_672_531_200_500), "{extra}");
             assert_eq!((ev.username.as_str(), ev.data), (user, data), "{extra}");
-            assert_eq!(ev.record.as_str(), r.get(), "stored as it came: {extra}");
+            assert_eq!(ev.record, r, "stored as it came: {extra}");
         }
+    }
+
+    #[test]
+    fn ndjson_lines_are_records_and_malformed_ones_are_refused() {
+        let ok = r#"{"eventTime": "2023-01-01T00:00:00Z", "eventName": "N", "eventSource": "s", "awsRegion": "r", "recipientAccountId": "111122223333"}"#;
+        let cut = &ok[..ok.len() - 1];
+        // The line is the only check the record gets: everything malformed is refused.
+        let lines = [
+            ok.to_owned(),
+            format!("  {ok}\r"),
+            cut.to_owned(),
+            format!("{ok}{ok}"),
+            format!("{ok},"),
+            ok.replace("\"N\"", "\"N\\u00\""),
+            ok.replace("\"s\"", "\"s\t\""),
+            ok.replace("\"r\"", "[1,]"),
+            String::new(),
+        ];
+        let body = lines.join("\n") + "\n";
+        let recs = ndjson_records(&body);
+        assert_eq!(recs.len(), lines.len(), "a line per record, the last newline ends one");
+        let store = Store::in_memory().unwrap();
+        let report = import_records(&store, &recs, None).unwrap();
+        assert_eq!(report.imported, 2);
+        let refused: Vec<&str> =
+            report.rejected.iter().map(|r| r.split(':').next().unwrap()).collect();
+        assert_eq!(
+            refused,
+            ["record 2", "record 3", "record 4", "record 5", "record 6", "record 7", "record 8"]
+        );
+        let got = store.read(|tx| EVENTS.since_id(tx, "111122223333/r", 0, 10)).unwrap();
+        assert!(
+            got.iter().all(|r| r.value.record.as_str() == ok),
+            "stored without the spaces around"
+        );
+        assert_eq!(ndjson_records(""), Vec::<&str>::new());
+        assert_eq!(ndjson_records("{}"), ["{}"], "no final newline");
     }
 }

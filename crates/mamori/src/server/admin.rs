@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::App;
+use crate::admin_request::{NDJSON, SHIFT_HEADER};
 
 fn reply(status: u16, body: &Value) -> Response<Full<Bytes>> {
     let mut resp =
@@ -47,7 +48,7 @@ pub async fn handle(
             match path {
                 "/_mamori/reset" => reset(app),
                 "/_mamori/clock" => advance_clock(app, body).await,
-                _ => import_cloudtrail(app, body).await,
+                _ => import_cloudtrail(app, parts, body).await,
             }
         }
         ("POST", "/_mamori/iam/root-mfa") => match require_root(app, parts, body) {
@@ -242,20 +243,42 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
 }
 
 /// `POST /_mamori/cloudtrail/import`: stores CloudTrail records read from log files by
-/// `mamori cloudtrail import`.
-async fn import_cloudtrail(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
+/// `mamori cloudtrail import`. The body is one record per line (`application/x-ndjson`,
+/// what the CLI sends, with the shift in `x-mamori-shift-seconds`), or
+/// `{"records": [...], "shift_seconds": N}`.
+async fn import_cloudtrail(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Response<Full<Bytes>> {
     let store = app.dispatcher.store().clone();
     let body = body.clone();
+    let ndjson = parts.headers.get("content-type").is_some_and(|v| {
+        v.to_str().is_ok_and(|v| v.split(';').next().is_some_and(|t| t.trim() == NDJSON))
+    });
+    let header_shift = parts.headers.get(SHIFT_HEADER).map(|v| {
+        v.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()).ok_or_else(|| {
+            format!("{SHIFT_HEADER} is not a whole number of seconds: {:?}", v.as_bytes())
+        })
+    });
     // Parsing (borrowed from the body) and storing both run off the async threads.
     let res = tokio::task::spawn_blocking(move || {
-        let req: mamori_cloudtrail::import::ImportRequest<'_> = serde_json::from_slice(&body)
-            .map_err(|e| format!("expected {{\"records\": [...]}}: {e}"))?;
+        let (records, shift) = if ndjson {
+            let text = std::str::from_utf8(&body)
+                .map_err(|e| format!("the body is not UTF-8 text: {e}"))?;
+            (mamori_cloudtrail::import::ndjson_records(text), header_shift.transpose()?)
+        } else {
+            let req: mamori_cloudtrail::import::ImportRequest<'_> =
+                serde_json::from_slice(&body)
+                    .map_err(|e| format!("expected {{\"records\": [...]}}: {e}"))?;
+            (req.records.iter().map(|r| r.get()).collect(), req.shift_seconds)
+        };
         // TimeDelta::seconds panics past about 292 million years; refuse those instead.
-        let shift = match req.shift_seconds.map(TimeDelta::try_seconds) {
+        let shift = match shift.map(TimeDelta::try_seconds) {
             Some(None) => return Err("shift_seconds is out of range".to_owned()),
             shift => shift.flatten(),
         };
-        mamori_cloudtrail::import::import_records(&store, &req.records, shift).map_err(|e| {
+        mamori_cloudtrail::import::import_records(&store, &records, shift).map_err(|e| {
             tracing::error!(error = %e, "cannot store imported CloudTrail records");
             String::new()
         })
