@@ -38,6 +38,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def minor_faults(pid):
+    """Pages the process touched for the first time (each costs a kernel entry)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
 def run_one(binary, files, n, base, extra):
     os.environ["MAMORI_BIN"] = binary
     import conftest
@@ -56,7 +62,7 @@ def run_one(binary, files, n, base, extra):
                         CloudWatchLogsRoleArn=logs_role(s, arn))
         ct.start_logging(Name="bench")
         time.sleep(1)
-        cpu0 = cpu_seconds(s.proc.pid)
+        cpu0, faults0 = cpu_seconds(s.proc.pid), minor_faults(s.proc.pid)
         perf = None
         if os.environ.get("PERF_OUT"):
             perf = subprocess.Popen(["perf", "record", "-F", os.environ.get("PERF_FREQ", "499"), "--call-graph", "dwarf,32768", "-o", os.environ["PERF_OUT"] + ".server",
@@ -83,13 +89,14 @@ def run_one(binary, files, n, base, extra):
             time.sleep(0.01)
         t_all = time.perf_counter() - t0
         server_cpu = cpu_seconds(s.proc.pid) - cpu0
+        faults = minor_faults(s.proc.pid) - faults0
         if perf:
             perf.send_signal(2)
             perf.wait()
         with open(f"/proc/{s.proc.pid}/status") as f:
             rss = int(f.read().split("VmRSS:")[1].split()[0]) * 1024
         stored = sum(p.stat().st_size for p in Path(s.data_dir).rglob("*") if p.is_file())
-        return t_import, t_all, server_cpu, cli_cpu, rss, stored
+        return t_import, t_all, server_cpu, cli_cpu, rss, stored, faults
     finally:
         s.stop()
         if os.environ.get("KEEP_LOG"):
@@ -116,10 +123,10 @@ def main():
     try:
         for r in range(args.rounds):
             for b in args.binaries:
-                t_import, t_all, scpu, ccpu, rss, stored = run_one(
+                t_import, t_all, scpu, ccpu, rss, stored, faults = run_one(
                     b, tmp, n, base, args.server_arg + ([] if args.on_disk else ["--in-memory"]))
                 print(f"round {r + 1} {b}: CLI done {t_import:.2f} s, CIS 3.1 counts all in {t_all:.2f} s "
-                      f"= {n / t_all:,.0f} events/s; server {scpu:.2f} CPU-s, CLI {ccpu:.2f} CPU-s, "
+                      f"= {n / t_all:,.0f} events/s; server {scpu:.2f} CPU-s ({faults:,} page faults), CLI {ccpu:.2f} CPU-s, "
                       f"server RSS {rss / 1e6:.0f} MB, data dir {stored / 1e6:.1f} MB, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
