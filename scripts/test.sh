@@ -19,6 +19,15 @@ cargo test --workspace --locked
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "fuzz targets compile"
+# Each fuzz crate is a workspace of its own with an untracked lock file: it starts from
+# the workspace's, so only the fuzzing crates are resolved anew, and all share one target
+# directory. (Running them needs nightly and cargo-fuzz; see docs/ARCHITECTURE.md.)
+for manifest in crates/*/fuzz/Cargo.toml services/*/fuzz/Cargo.toml; do
+  cp Cargo.lock "$(dirname "$manifest")/Cargo.lock"
+  CARGO_TARGET_DIR=target/fuzz-check cargo check --quiet --manifest-path "$manifest"
+done
+
 step "python test environment"
 if [ ! -x .venv/bin/pytest ] || ! .venv/bin/python -c 'import boto3, awscli, pytest, cbor2, cryptography, pyotp, cfnlint' 2>/dev/null; then
   python3 -m venv .venv
