@@ -303,10 +303,10 @@ pub fn deliver_soon(dispatcher: &std::sync::Arc<mamori_service::Dispatcher>) {
 /// Stores `records`, shifting each `eventTime` by `shift` when given (so that old
 /// activity happens "now" for alarms that look at recent minutes).
 // GAP: import through the 14 CIS filters reaches 100,000 events/s on two cores with the
-// in-memory store on a quiet machine, and on 200,000 records on a busy one, but not on
-// 50,000 when the machine is busy (83,000 to 92,000; on disk 70,000 to 87,000): parsing
-// each record's fields, the filters, and every record stored twice, in history and the
-// log group (docs/PERFORMANCE.md).
+// in-memory store on 200,000 records, and on 50,000 in most rounds (88,000 to 104,000,
+// median 102,000, on a machine at load 1.1 to 1.5; on disk 70,000 to 87,000): the run is
+// CPU-bound, on reading each record's fields, the filters' pass over each event, and
+// compressing every record twice, in history and the log group (docs/PERFORMANCE.md).
 pub fn import_records(
     store: &Store,
     records: &[&str],
