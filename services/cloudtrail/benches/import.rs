@@ -1,7 +1,9 @@
 //! CPU time the server spends per imported record, without HTTP: request bodies of 5,000
 //! realistic records (the shape of `scripts/bench_cloudtrail.py`'s) split into records
 //! and stored in event history on an in-memory store, in the two forms the import
-//! endpoint takes: NDJSON (what the CLI sends) and `{"records": [...]}`. The forms run
+//! endpoint takes: NDJSON (what the CLI sends) and `{"records": [...]}`; then the same
+//! records read back in the delivery's batches of 5,000, as trails' deliveries read them
+//! (`DELIVERY_VIEW`) and as event history does (`EVENTS`). The forms run
 //! alternately, round after round, so a change of the machine's speed hits both. All of
 //! it runs on one thread, so the wall time it reports is its CPU time (and finer than
 //! the process's CPU clock, which counts in 10 ms ticks); the median of the rounds is
@@ -9,6 +11,7 @@
 //! Run: `cargo bench -p mamori-cloudtrail --bench import [N]`.
 
 use mamori_cloudtrail::import::{ImportRequest, import_records, ndjson_records};
+use mamori_cloudtrail::{DELIVERY_VIEW, EVENTS};
 use serde_json::json;
 
 fn record(i: usize) -> String {
@@ -42,7 +45,7 @@ fn record(i: usize) -> String {
         "eventType": "AwsApiCall", "managementEvent": true,
         "recipientAccountId": "000000000000", "eventCategory": "Management"
     });
-    if i % 25 == 0 {
+    if i.is_multiple_of(25) {
         rec["errorCode"] = json!("Client.UnauthorizedOperation");
         rec["errorMessage"] = json!("You are not authorized to perform this operation.");
     }
@@ -57,13 +60,36 @@ fn main() {
         records.chunks(BATCH).map(|c| c.iter().map(|r| format!("{r}\n")).collect()).collect();
     let json: Vec<String> =
         records.chunks(BATCH).map(|c| format!("{{\"records\":[{}]}}", c.join(","))).collect();
-    let bytes: usize = records.iter().map(String::len).sum();
-    println!("{n} records of {} bytes on average, {BATCH} per body", bytes / n);
-    let forms = ["ndjson", "json"];
+    let total: usize = records.iter().map(String::len).sum();
+    println!("{n} records of {} bytes on average, {BATCH} per body", total / n);
+    let forms = ["ndjson", "json", "read as delivery", "read as history"];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); forms.len()];
+    let part = "000000000000/us-east-1";
     for round in 0..9 {
+        let store = mamori_store::Store::in_memory().unwrap();
         for (f, form) in forms.into_iter().enumerate() {
-            let store = mamori_store::Store::in_memory().unwrap();
+            if form.starts_with("read") {
+                let t0 = std::time::Instant::now();
+                let (mut cursor, mut read, mut bytes) = (0, 0, 0);
+                loop {
+                    // (id, record length) of each, as the delivery keeps the record.
+                    let got: Vec<(i64, usize)> = if form == "read as delivery" {
+                        let got = store.read(|tx| DELIVERY_VIEW.since_id(tx, part, cursor, BATCH));
+                        got.unwrap().into_iter().map(|r| (r.id, r.value.record.len())).collect()
+                    } else {
+                        let got = store.read(|tx| EVENTS.since_id(tx, part, cursor, BATCH));
+                        got.unwrap().into_iter().map(|r| (r.id, r.value.record.len())).collect()
+                    };
+                    let Some(&(last, _)) = got.last() else { break };
+                    bytes += got.iter().map(|(_, len)| len).sum::<usize>();
+                    (cursor, read) = (last, read + got.len());
+                }
+                assert_eq!((read, bytes), (2 * n, 2 * total), "both imports read back");
+                let us = t0.elapsed().as_secs_f64() * 1e6 / read as f64;
+                println!("round {round} {form:>16}: {us:.2} us per record");
+                times[f].push(us);
+                continue;
+            }
             let t0 = std::time::Instant::now();
             let mut stored = 0;
             for i in 0..ndjson.len() {
@@ -71,7 +97,8 @@ fn main() {
                     let body = std::str::from_utf8(ndjson[i].as_bytes()).unwrap();
                     import_records(&store, &ndjson_records(body), None)
                 } else {
-                    let req: ImportRequest<'_> = serde_json::from_slice(json[i].as_bytes()).unwrap();
+                    let req: ImportRequest<'_> =
+                        serde_json::from_slice(json[i].as_bytes()).unwrap();
                     let recs: Vec<&str> = req.records.iter().map(|r| r.get()).collect();
                     import_records(&store, &recs, None)
                 };
@@ -79,12 +106,12 @@ fn main() {
             }
             assert_eq!(stored, n);
             let us = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
-            println!("round {round} {form:>6}: {us:.2} us per record");
+            println!("round {round} {form:>16}: {us:.2} us per record");
             times[f].push(us);
         }
     }
     for (f, form) in forms.into_iter().enumerate() {
         times[f].sort_by(f64::total_cmp);
-        println!("{form:>6}: median {:.2} us per record", times[f][times[f].len() / 2]);
+        println!("{form:>16}: median {:.2} us per record", times[f][times[f].len() / 2]);
     }
 }

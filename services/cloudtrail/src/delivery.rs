@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::ops::trails::log_group_name;
 use crate::selectors;
-use crate::state::{EVENTS, StoredEvent, TRAILS, Trail, part_region, trail_parts};
+use crate::state::{DELIVERY_VIEW, DeliveryEvent, TRAILS, Trail, part_region, trail_parts};
 
 /// The principal CloudTrail delivers as.
 pub const PRINCIPAL: &str = "cloudtrail.amazonaws.com";
@@ -108,17 +108,17 @@ async fn deliver_all_locked(dispatcher: &Arc<Dispatcher>, now: DateTime<Utc>) {
 }
 
 /// Whether `trail` delivers `ev` (its selectors, IncludeGlobalServiceEvents).
-pub fn selected(trail: &Trail, ev: &StoredEvent) -> bool {
+pub fn selected(trail: &Trail, ev: &DeliveryEvent) -> bool {
     let selected = if trail.has_custom_event_selectors() {
         let rec: Value = serde_json::from_str(ev.record.as_str()).unwrap_or(Value::Null);
         selectors::selects(&trail.event_selectors, &trail.advanced_event_selectors, &rec)
     } else {
         // The default selector: every management event.
-        !ev.data
+        !ev.data()
     };
     selected
         && (trail.include_global_service_events
-            || !crate::record::is_global_source(&ev.event_source))
+            || !crate::record::is_global_source(ev.event_source()))
 }
 
 /// Batches of [`READ_BATCH`] events delivered per trail and run.
@@ -144,7 +144,9 @@ async fn deliver_trail(
     };
     // A partition without a cursor appeared after logging started: all of it is new.
     let cursor = trail.status.logs_cursor.iter().find(|(p, _)| p == part).map_or(0, |(_, c)| *c);
-    let records = match dispatcher.store().read(|tx| EVENTS.since_id(tx, part, cursor, READ_BATCH))
+    let records = match dispatcher
+        .store()
+        .read(|tx| DELIVERY_VIEW.since_id(tx, part, cursor, READ_BATCH))
     {
         Ok(r) => r,
         Err(err) => {

@@ -34,6 +34,9 @@ use mamori_service::{AuthzRequest, Context, Dispatcher, OpSpec, Service, Task, a
 use serde_json::Value;
 
 pub use recorder::Shaper;
+/// The stored events and the deliveries' view of them, for `benches/import.rs`.
+#[doc(hidden)]
+pub use state::{DELIVERY_VIEW, DeliveryEvent, EVENTS, StoredEvent};
 
 use crate::ops::{keys, lookup, trails};
 

@@ -28,7 +28,9 @@ use serde_json::{Value, json};
 
 use crate::delivery::{PRINCIPAL, selected};
 use crate::digest::{self, DigestTarget};
-use crate::state::{EVENTS, LogFileEntry, PreviousDigest, TRAILS, Trail, part_region, trail_parts};
+use crate::state::{
+    DELIVERY_VIEW, LogFileEntry, PreviousDigest, TRAILS, Trail, part_region, trail_parts,
+};
 
 /// Records per log file.
 pub const FILE_EVENTS: usize = 1_000;
@@ -169,7 +171,7 @@ async fn deliver_file(
     let store = dispatcher.store();
     // A partition without a cursor appeared after logging started: all of it is new.
     let cursor = trail.status.s3_cursor.iter().find(|(p, _)| p == part).map_or(0, |(_, c)| *c);
-    let mut records = match store.read(|tx| EVENTS.since_id(tx, part, cursor, FILE_EVENTS)) {
+    let mut records = match store.read(|tx| DELIVERY_VIEW.since_id(tx, part, cursor, FILE_EVENTS)) {
         Ok(r) => r,
         Err(err) => {
             tracing::error!(error = %err, trail = %trail.arn(), "cannot read events to deliver");

@@ -143,7 +143,70 @@ impl BlockRecord for StoredEvent {
 
 /// Recorded events, partition `account/region`, stream `management` or `data`, time =
 /// `eventTime` in milliseconds.
-pub const EVENTS: BlockSeries<StoredEvent> = BlockSeries::new("cloudtrail.events");
+pub const EVENTS: BlockSeries<StoredEvent> = BlockSeries::new(EVENTS_NS);
+/// [`EVENTS`] read as trails' deliveries read them.
+pub const DELIVERY_VIEW: BlockSeries<DeliveryEvent> = BlockSeries::new(EVENTS_NS);
+const EVENTS_NS: &str = "cloudtrail.events";
+
+/// A stored event as a trail's deliveries read it ([`DELIVERY_VIEW`]): its record and what
+/// decides whether the trail selects it. A delivery reads thousands of events at a time
+/// and needs none of the five header strings event history shows, so decoding copies the
+/// header out as one buffer (kept so the event encodes back as it was stored) instead of
+/// five strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryEvent {
+    /// The stored form's header, flags and strings, as stored.
+    header: Vec<u8>,
+    /// Where `eventSource` lies in `header` (checked to be UTF-8 when decoded).
+    source: std::ops::Range<usize>,
+    /// The full record, as JSON text.
+    pub record: String,
+}
+
+impl DeliveryEvent {
+    /// A data event.
+    pub fn data(&self) -> bool {
+        self.header.get(1).is_some_and(|flags| flags & 2 != 0)
+    }
+
+    /// `eventSource`.
+    pub fn event_source(&self) -> &str {
+        self.header.get(self.source.clone()).and_then(|s| std::str::from_utf8(s).ok()).unwrap_or("")
+    }
+}
+
+impl BlockRecord for DeliveryEvent {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.header);
+        out.extend_from_slice(self.record.as_bytes());
+    }
+
+    fn decode(bytes: &[u8]) -> mamori_store::Result<Self> {
+        let malformed = || StoreError::Malformed("CloudTrail event".into());
+        if bytes.first() != Some(&EVENT_FORM) {
+            // The form before block series: read in full, then put in today's form.
+            let ev = StoredEvent::decode(bytes)?;
+            let mut stored = Vec::new();
+            ev.encode(&mut stored);
+            return Self::decode(&stored);
+        }
+        // The form, flags, then five length-prefixed strings; eventSource is the third.
+        let (mut at, mut source) = (2, 0..0);
+        for i in 0..5 {
+            let len = bytes.get(at..at + 4).ok_or_else(malformed)?;
+            let len = u32::from_le_bytes(len.try_into().map_err(|_| malformed())?) as usize;
+            let end =
+                at.checked_add(4 + len).filter(|&e| e <= bytes.len()).ok_or_else(malformed)?;
+            if i == 2 {
+                std::str::from_utf8(&bytes[at + 4..end]).map_err(|_| malformed())?;
+                source = at + 4..end;
+            }
+            at = end;
+        }
+        let record = std::str::from_utf8(&bytes[at..]).map_err(|_| malformed())?.to_owned();
+        Ok(Self { header: bytes[..at].to_vec(), source, record })
+    }
+}
 
 /// A trail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -423,5 +486,63 @@ mod tests {
         let old = StoredEvent::decode(old).unwrap();
         assert_eq!((old.access_key_id.as_str(), old.record.as_str()), ("AK", r#"{"a": 1}"#));
         assert!(old.read_only && !old.data);
+    }
+
+    #[test]
+    fn deliveries_read_what_history_stored() {
+        // (data, eventSource, username): a header string of several bytes per character,
+        // and empty ones, around the source.
+        let cases = [
+            (true, "iam.amazonaws.com", "ünicode"),
+            (false, "", ""),
+            (false, "s3.amazonaws.com", "x"),
+        ];
+        for (data, source, username) in cases {
+            let ev = StoredEvent {
+                event_id: "e-1".into(),
+                event_name: "CreateUser".into(),
+                event_source: source.into(),
+                read_only: true,
+                access_key_id: "AKIA".into(),
+                username: username.into(),
+                data,
+                record: r#"{"eventName":"CreateUser","x":"a\"b"}"#.into(),
+            };
+            let mut stored = Vec::new();
+            ev.encode(&mut stored);
+            let read = DeliveryEvent::decode(&stored).unwrap();
+            assert_eq!(
+                (read.data(), read.event_source(), read.record.as_str()),
+                (data, source, ev.record.as_str())
+            );
+            let mut again = Vec::new();
+            read.encode(&mut again);
+            assert_eq!(again, stored, "encodes back as stored");
+            let header = stored.len() - ev.record.len();
+            for cut in 0..header {
+                assert!(DeliveryEvent::decode(&stored[..cut]).is_err(), "cut at {cut}");
+            }
+        }
+        let mut bad_source = Vec::new();
+        EventHeader {
+            event_id: "e",
+            event_name: "n",
+            event_source: "s",
+            read_only: false,
+            access_key_id: "",
+            username: "",
+            data: false,
+        }
+        .encode(&mut bad_source);
+        let at = bad_source.iter().rposition(|&b| b == b's').unwrap();
+        bad_source[at] = 0xff;
+        assert!(DeliveryEvent::decode(&bad_source).is_err(), "an eventSource that is not UTF-8");
+        let old = br#"{"event_id":"e","event_name":"N","event_source":"sts.amazonaws.com","read_only":true,
+            "access_key_id":"AK","username":"u","data":true,"record":{"a": 1}}"#;
+        let old = DeliveryEvent::decode(old).unwrap();
+        assert_eq!(
+            (old.data(), old.event_source(), old.record.as_str()),
+            (true, "sts.amazonaws.com", r#"{"a": 1}"#)
+        );
     }
 }
