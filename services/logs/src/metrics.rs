@@ -195,23 +195,27 @@ pub async fn deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>, now: DateTi
 
 /// Like [`deliver`], but leaves the work to a delivery already running, which then goes
 /// round again for the entries written since it read the outbox (without that they would
-/// wait for the next scheduled delivery, up to 5 s). A round again first waits
-/// [`GATHER`], so a steady stream of batches makes a few calls a second, not one a batch.
+/// wait for the next scheduled delivery, up to 5 s). A round starts [`GATHER`] after the
+/// previous one started at the earliest, so a steady stream of batches makes at most one
+/// call a round per account, region and namespace, not one a batch.
 pub async fn try_deliver(delivery: &SharedDelivery, d: &Arc<Dispatcher>) {
     delivery.asked.store(true, Ordering::SeqCst);
     let Ok(mut state) = delivery.state.try_lock() else { return };
-    let mut again = false;
+    let mut last: Option<tokio::time::Instant> = None;
     while delivery.asked.swap(false, Ordering::SeqCst) {
-        if again {
-            tokio::time::sleep(GATHER).await;
+        if let Some(last) = last {
+            tokio::time::sleep_until(last + GATHER).await;
         }
-        again = true;
+        last = Some(tokio::time::Instant::now());
         run_delivery(&mut state, d, d.clock().now()).await;
     }
 }
 
-/// How long a delivery going round again lets new datapoints gather.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long after a round of delivery the next may start. Short, because it is also how
+/// long the last datapoints of a burst (an import's) may wait for CloudWatch; a round
+/// costs a read of the outbox and a call per account, region and namespace, so even 50
+/// rounds a second stay cheap beside the PutLogEvents calls that feed them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 async fn run_delivery(state: &mut DeliveryState, d: &Arc<Dispatcher>, now: DateTime<Utc>) {
     if state.retry_at.is_some_and(|t| now < t) {
