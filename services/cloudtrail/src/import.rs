@@ -302,11 +302,11 @@ pub fn deliver_soon(dispatcher: &std::sync::Arc<mamori_service::Dispatcher>) {
 
 /// Stores `records`, shifting each `eventTime` by `shift` when given (so that old
 /// activity happens "now" for alarms that look at recent minutes).
-// GAP: import through the 14 CIS filters reaches 100,000 events/s on two cores with the
-// in-memory store on 200,000 records, and on 50,000 in most rounds (88,000 to 104,000,
-// median 102,000, on a machine at load 1.1 to 1.5; on disk 70,000 to 87,000): the run is
-// CPU-bound, on reading each record's fields, the filters' pass over each event, and
-// compressing every record twice, in history and the log group (docs/PERFORMANCE.md).
+// GAP: import through the 14 CIS filters passes 100,000 events/s on two cores in most
+// runs but not all: 50,000 records in memory 93,000 to 131,000 (median 116,000), on disk
+// 101,000 to 114,000 in one run and 78,000 to 91,000 in a slower phase of this VM. The
+// run is CPU-bound, on reading each record's fields, the filters' pass over each event,
+// and compressing every record twice, in history and the log group (docs/PERFORMANCE.md).
 pub fn import_records(
     store: &Store,
     records: &[&str],
