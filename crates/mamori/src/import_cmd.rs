@@ -6,8 +6,8 @@
 //! A reader thread reads, gunzips and splits each file into its records as raw JSON
 //! text (`&RawValue`, never building a `serde_json::Value`), and packs them into request
 //! bodies of one record per line (NDJSON), which the server splits without reading their
-//! JSON a second time; the main thread keeps a few signed requests in flight, so reading, the
-//! network and the server's work overlap.
+//! JSON a second time; the main thread keeps a few signed requests in flight, so
+//! reading, the network and the server's work overlap.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

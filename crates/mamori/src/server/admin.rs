@@ -258,7 +258,8 @@ async fn import_cloudtrail(
     });
     let header_shift = parts.headers.get(SHIFT_HEADER).map(|v| {
         v.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()).ok_or_else(|| {
-            format!("{SHIFT_HEADER} is not a whole number of seconds: {:?}", v.as_bytes())
+            let v = String::from_utf8_lossy(v.as_bytes());
+            format!("{SHIFT_HEADER} is not a whole number of seconds: {v:?}")
         })
     });
     // Parsing (borrowed from the body) and storing both run off the async threads.
@@ -275,7 +276,7 @@ async fn import_cloudtrail(
         };
         // TimeDelta::seconds panics past about 292 million years; refuse those instead.
         let shift = match shift.map(TimeDelta::try_seconds) {
-            Some(None) => return Err("shift_seconds is out of range".to_owned()),
+            Some(None) => return Err("the shift in seconds is out of range".to_owned()),
             shift => shift.flatten(),
         };
         mamori_cloudtrail::import::import_records(&store, &records, shift).map_err(|e| {
