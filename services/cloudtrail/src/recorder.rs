@@ -332,9 +332,10 @@ pub fn encode(rec: &AuditRecord<'_>, shaper: &Shaper, out: &mut Vec<u8>) -> bool
 }
 
 /// Stores a batch: one block per partition and stream (a few rows, however many events).
-// GAP: recording costs about 3.5 µs of a GetCallerIdentity call (10 % of its CPU, the
-// target's edge, docs/PERFORMANCE.md): serializing about 800 bytes of JSON, compressing
-// the blocks and keeping them; no single part is worth more than half a microsecond.
+// GAP: recording costs about 4 µs of a 28 µs GetCallerIdentity call, the 10 % target's
+// edge (docs/PERFORMANCE.md): about 1.5 µs here (serializing some 800 bytes of JSON,
+// compressing the blocks and keeping them), the rest the request path slowed by sharing
+// the cores and caches; no single part is worth more than half a microsecond.
 fn write(store: &Store, batch: &Batch) -> Result<(), mamori_store::StoreError> {
     // Compressed before taking the store, which request threads share.
     let packed = EVENTS.pack_raw(batch.iter());
