@@ -1,8 +1,10 @@
 """Trail and log events are stored many to a row (blocks cut at 60 s of event time): these
 tests read them back through boto3 across many overlapping blocks, in both directions and
-by page, and after a kill -9, and compare with what was written."""
+by page, and after a kill -9, and compare with what was written; and events of calls
+answered just before a SIGTERM are stored."""
 
 import datetime
+import json
 import random
 import uuid
 
@@ -93,3 +95,18 @@ def test_log_events_read_back_across_batches_in_both_directions(fresh_server):
     want = sorted((s, t, m) for s in ("a", "b") for t, m in written[s] if '"batch":3,' in m)
     assert sorted(found) == want
     assert [t for _, t, _ in found] == sorted(t for _, t, _ in found)
+
+
+def test_events_of_answered_calls_survive_a_clean_shutdown(fresh_server):
+    """The recorder keeps events in memory for a moment to store them in batches; a
+    SIGTERM right after a call's answer stores them before the process ends."""
+    names = [f"sigterm-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    iam = fresh_server.client("iam")
+    for name in names:
+        iam.create_user(UserName=name)
+    fresh_server.kill(15)
+    fresh_server.start()
+    events = fresh_server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])["Events"]
+    recorded = {json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in events}
+    assert set(names) <= recorded, (names, recorded)

@@ -77,6 +77,9 @@ pub async fn run(
             }
             () = &mut shutdown => {
                 tracing::info!("shutting down");
+                // CloudTrail's events of the calls answered so far are stored before the
+                // process ends (the recorder keeps a batch in memory for up to 20 ms).
+                app.dispatcher.flush_audit().await;
                 return Ok(());
             }
         }
