@@ -126,6 +126,7 @@ def main():
                 t_import, t_all, scpu, ccpu, rss, stored, faults = run_one(
                     b, tmp, n, base, args.server_arg + ([] if args.on_disk else ["--in-memory"]))
                 print(f"round {r + 1} {b}: CLI done {t_import:.2f} s, CIS 3.1 counts all in {t_all:.2f} s "
+                      f"(+{t_all - t_import:.2f} s) "
                       f"= {n / t_all:,.0f} events/s; server {scpu:.2f} CPU-s ({faults:,} page faults), CLI {ccpu:.2f} CPU-s, "
                       f"server RSS {rss / 1e6:.0f} MB, data dir {stored / 1e6:.1f} MB, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
