@@ -127,3 +127,21 @@ fn the_seeds_are_accepted() {
         assert!(check(seed), "{seed}");
     }
 }
+
+#[test]
+fn the_fuzz_seeds_meet_the_properties() {
+    // The fuzz target's seeds (a shift byte, then the record): those at the edge of valid
+    // JSON are refused, the rest accepted, and all meet the target's properties.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/import_record");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("the fuzz seeds") {
+        let path = entry.expect("a seed").path();
+        let data = std::fs::read(&path).expect("a readable seed");
+        let text = std::str::from_utf8(&data[1..]).expect("a UTF-8 seed");
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let refused = matches!(name, "truncated" | "trailing_comma");
+        assert_eq!(check(text), !refused, "{name}");
+        seen += 1;
+    }
+    assert!(seen >= 9, "{seen} seeds");
+}
