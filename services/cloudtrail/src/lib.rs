@@ -36,7 +36,7 @@ use serde_json::Value;
 pub use recorder::Shaper;
 /// The stored events and the deliveries' view of them, for `benches/import.rs`.
 #[doc(hidden)]
-pub use state::{DELIVERY_VIEW, DeliveryEvent, EVENTS, StoredEvent};
+pub use state::{DELIVERY_VIEW, EVENTS};
 
 use crate::ops::{keys, lookup, trails};
 
