@@ -25,16 +25,17 @@ ON = ("on", [])
 
 
 def pair(binary, first_off, seconds):
-    rates = {}
+    rates, latency = {}, {}
     for mode, extra in (OFF, ON) if first_off else (ON, OFF):
         proc, url = spawn(binary, *extra)
         try:
             wrk(url, 32, 2, call_lua(url), 1)  # warm up: models parsed, connections open
-            rates[mode] = wrk(url, 32, 2, call_lua(url), seconds)[0]
+            rates[mode], lat, _ = wrk(url, 32, 2, call_lua(url), seconds)
+            latency[mode] = f"p50 {lat.get('50%')}, p99 {lat.get('99%')}"
         finally:
             proc.kill()
             proc.wait()
-    return rates
+    return rates, latency
 
 
 def main():
@@ -46,10 +47,11 @@ def main():
     lost = {b: [] for b in args.binaries}
     for r in range(args.rounds):
         for b in args.binaries:
-            rates = pair(b, r % 2 == 0, args.seconds)
+            rates, latency = pair(b, r % 2 == 0, args.seconds)
             lost[b].append(1 - rates["on"] / rates["off"])
-            print(f"round {r + 1} {b}: off {rates['off']:,.0f}, on {rates['on']:,.0f} req/s: "
-                  f"{100 * lost[b][-1]:.1f} % lost", flush=True)
+            print(f"round {r + 1} {b}: off {rates['off']:,.0f} req/s ({latency['off']}), "
+                  f"on {rates['on']:,.0f} req/s ({latency['on']}): {100 * lost[b][-1]:.1f} % lost",
+                  flush=True)
     for b, values in lost.items():
         print(f"{b}: median {100 * statistics.median(values):.1f} % lost (min {100 * min(values):.1f}, "
               f"max {100 * max(values):.1f}, {len(values)} pairs)")

@@ -1,12 +1,15 @@
 """Trail and log events are stored many to a row (blocks cut at 60 s of event time): these
 tests read them back through boto3 across many overlapping blocks, in both directions and
 by page, and after a kill -9, and compare with what was written; and events of calls
-answered just before a SIGTERM are stored."""
+answered just before a SIGTERM or a kill -9 are stored."""
 
 import datetime
 import json
 import random
 import uuid
+
+import pytest
+from botocore.exceptions import ClientError
 
 from test_cloudtrail_import import import_cli, rec, write_gz
 
@@ -110,3 +113,27 @@ def test_events_of_answered_calls_survive_a_clean_shutdown(fresh_server):
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])["Events"]
     recorded = {json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in events}
     assert set(names) <= recorded, (names, recorded)
+
+
+def test_events_of_answered_calls_survive_a_kill_9(fresh_server):
+    """On disk a call that changes something or fails is answered only once its event is
+    stored: killing the server right after the answers loses none of those events."""
+    iam, ct = fresh_server.client("iam"), fresh_server.client("cloudtrail")
+    rids = [iam.create_user(UserName=f"kill9-{uuid.uuid4().hex[:8]}")["ResponseMetadata"]["RequestId"]
+            for _ in range(3)]
+    with pytest.raises(ClientError) as exc:
+        ct.get_trail(Name=f"missing-{uuid.uuid4().hex[:8]}")
+    rids.append(exc.value.response["ResponseMetadata"]["RequestId"])
+    fresh_server.kill(9)
+    fresh_server.start()
+    ct = fresh_server.client("cloudtrail")
+    recorded = {}
+    for name in ("CreateUser", "GetTrail"):
+        pages = ct.get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])
+        for page in pages:
+            for e in page["Events"]:
+                r = json.loads(e["CloudTrailEvent"])
+                recorded[r["requestID"]] = r
+    assert set(rids) <= set(recorded), (rids, sorted(recorded))
+    assert recorded[rids[-1]]["errorCode"] == "TrailNotFoundException"

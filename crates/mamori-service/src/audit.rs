@@ -1,10 +1,38 @@
 //! The audit record every completed call produces, for CloudTrail to turn into events.
 
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
 use chrono::{DateTime, Utc};
 use mamori_aws::{AccountId, Region};
 use serde_json::Value;
 
 use crate::Principal;
+
+/// Resolves once a sink keeps a record (see [`AuditSink::record`]).
+#[must_use = "the record may not be stored yet: await this before answering the call"]
+pub struct Kept<'a>(Pin<Box<dyn Future<Output = ()> + Send + 'a>>);
+
+impl<'a> Kept<'a> {
+    /// Kept already: nothing to wait for (a boxed `Ready<()>` allocates nothing).
+    pub fn now() -> Self {
+        Self(Box::pin(std::future::ready(())))
+    }
+
+    /// Kept once `until` resolves.
+    pub fn when(until: impl Future<Output = ()> + Send + 'a) -> Self {
+        Self(Box::pin(until))
+    }
+}
+
+impl<'a> IntoFuture for Kept<'a> {
+    type Output = ();
+    type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.0
+    }
+}
 
 /// One completed call, success or failure, borrowed from the call while the sinks see it
 /// (a sink that keeps a record copies what it keeps).
@@ -58,8 +86,11 @@ pub trait AuditSink: Send + Sync {
         value.clone()
     }
 
-    /// Records one call, before the caller sees its answer.
-    fn record(&self, record: &AuditRecord<'_>);
+    /// Records one call, before the caller sees its answer. The caller awaits what this
+    /// returns before answering: a sink that stores records in the background resolves
+    /// it once this record is stored where it survives a crash, so that no answered
+    /// call's record is lost; [`Kept::now`] when there is nothing to wait for.
+    fn record(&self, record: &AuditRecord<'_>) -> Kept<'_>;
 
     /// Resolves once every record handed over before the call is stored, for sinks that
     /// write in the background. The manual clock flushes before it moves, so scheduled

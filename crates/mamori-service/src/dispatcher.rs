@@ -246,8 +246,10 @@ impl Dispatcher {
         );
         if let Some(input) = &audit_input {
             let record = audit_record(ctx, service, operation, input, result.as_ref());
+            // Answered only once every sink keeps the record, so a crash loses no
+            // answered call's record.
             for sink in &sinks {
-                sink.record(&record);
+                sink.record(&record).await;
             }
         }
         result
@@ -262,8 +264,8 @@ impl Dispatcher {
     }
 
     /// Records a call that failed before its handler could run (the input did not
-    /// decode), so that audit sees every answered call.
-    pub fn audit_rejected(
+    /// decode), so that audit sees every answered call; resolves once the sinks keep it.
+    pub async fn audit_rejected(
         &self,
         ctx: &Context,
         service: &'static str,
@@ -276,7 +278,7 @@ impl Dispatcher {
         }
         let record = audit_record(ctx, service, operation, &Value::Null, Err(error));
         for sink in &sinks {
-            sink.record(&record);
+            sink.record(&record).await;
         }
     }
 
@@ -401,7 +403,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{OpSpec, RealClock, RootCredentials};
+    use crate::{Kept, OpSpec, RealClock, RootCredentials};
 
     struct Echo;
 
@@ -470,8 +472,9 @@ mod tests {
     #[derive(Default)]
     struct Collect(Mutex<Vec<(String, Option<String>)>>);
     impl AuditSink for Collect {
-        fn record(&self, r: &AuditRecord<'_>) {
+        fn record(&self, r: &AuditRecord<'_>) -> Kept<'_> {
             self.0.lock().unwrap().push((r.operation.into(), r.error.map(|e| e.0.into())));
+            Kept::now()
         }
     }
 

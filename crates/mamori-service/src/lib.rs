@@ -19,7 +19,7 @@ mod provider;
 mod scheduler;
 mod service;
 
-pub use audit::{AuditRecord, AuditSink};
+pub use audit::{AuditRecord, AuditSink, Kept};
 pub use clock::{Clock, ManualClock, RealClock, SharedClock};
 pub use context::{Context, Principal, PrincipalKind};
 pub use credentials::{

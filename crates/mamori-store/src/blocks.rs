@@ -1110,7 +1110,7 @@ mod tests {
                (12, 'cloudwatch.datapoints', 'a/r', 'm', 5, '1');",
         )
         .unwrap();
-        let store = Store::init(conn).unwrap();
+        let store = Store::init(conn, None).unwrap();
         const LOGS: BlockSeries<String> = BlockSeries::new("logs.events");
         const TRAIL: BlockSeries<String> = BlockSeries::new("cloudtrail.events");
         let l = store.read(|tx| LOGS.since_id(tx, "g", 0, 10)).unwrap();

@@ -107,6 +107,8 @@ struct Inner {
     /// The outcome of the batches committed so far.
     done: Mutex<Committed>,
     committed: Condvar,
+    /// The directory of a store on disk, whose commits survive a crash.
+    dir: Option<std::path::PathBuf>,
 }
 
 struct Conn {
@@ -183,7 +185,7 @@ impl Store {
         let conn = rusqlite::Connection::open(dir.join("mamori.sqlite3"))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        Self::init(conn)
+        Self::init(conn, Some(dir.to_path_buf()))
     }
 
     /// A store that lives in memory and is gone when the process ends.
@@ -194,10 +196,16 @@ impl Store {
         // (importing trail files: +5 to +13 % events/s against 4 KiB, docs/PERFORMANCE.md).
         // On disk the default stays, so a small document change writes a small WAL frame.
         conn.pragma_update(None, "page_size", 16_384)?;
-        Self::init(conn)
+        Self::init(conn, None)
     }
 
-    fn init(mut conn: rusqlite::Connection) -> Result<Self> {
+    /// The directory of a store on disk, whose commits survive the process (a crash
+    /// included); `None` for a store in memory.
+    pub fn dir(&self) -> Option<&Path> {
+        self.inner.dir.as_deref()
+    }
+
+    fn init(mut conn: rusqlite::Connection, dir: Option<std::path::PathBuf>) -> Result<Self> {
         // Every service's statements share this connection's cache; rusqlite keeps 16 by
         // default, fewer than the services use, so statements were parsed again and again.
         conn.set_prepared_statement_cache_capacity(256);
@@ -217,6 +225,7 @@ impl Store {
                 waiting: AtomicUsize::new(0),
                 done: Mutex::new(Committed::default()),
                 committed: Condvar::new(),
+                dir,
             }),
         })
     }

@@ -3,12 +3,14 @@
 //! on the caller's thread, into a buffer of that thread, then appended to one buffer
 //! shared with a writer thread, which takes it whole and inserts it, one transaction per
 //! batch. No allocation crosses threads per record: the writer keeps the buffer's
-//! storage and hands it back empty. When the buffer is full the caller writes it.
+//! storage and hands it back empty. When the buffer is full the caller writes it. On a
+//! store on disk, a call that changes something or fails is answered only once its event
+//! is kept: appended to the journal (`recorder/journal.rs`) and synced, or stored.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use mamori_service::{AuditRecord, AuditSink};
+use mamori_service::{AuditRecord, AuditSink, Kept};
 use mamori_store::Store;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -16,7 +18,11 @@ use tokio::sync::watch;
 use crate::data;
 use crate::interest::{self, Interest};
 use crate::record::{self, Shaped};
-use crate::state::{EVENTS, EventHeader};
+use crate::state::EventHeader;
+
+mod journal;
+
+use journal::Journal;
 
 /// Builds `(requestParameters, responseElements)` of a call; the binary supplies one
 /// from the service models.
@@ -28,6 +34,9 @@ pub struct Recorder {
     shared: Arc<Shared>,
     /// Whether a writer thread drains the buffer; without one, each call writes.
     threaded: bool,
+    /// The store is on disk: a call that changes something or fails waits for its event
+    /// to be kept.
+    durable: bool,
     shaper: Shaper,
     /// Which data events some logging trail could select.
     interest: Interest,
@@ -38,12 +47,31 @@ struct Shared {
     pending: Mutex<Pending>,
     /// Wakes the writer: records arrived in an empty buffer, a flush, or shutdown.
     wake: Condvar,
-    /// Held by whoever writes a batch, taken before the buffer is let go, so batches
-    /// are stored in the order they left the buffer.
-    writing: Mutex<()>,
-    /// How many of the records handed over are stored (or failed to be), in order.
-    stored: watch::Sender<u64>,
+    /// Held by whoever journals or stores a batch, taken before the buffer is let go, so
+    /// batches are kept in the order they left the buffer.
+    writing: Mutex<Writing>,
+    /// How many of the records handed over are kept and stored, in order.
+    progress: watch::Sender<Progress>,
     store: Store,
+}
+
+/// What is written, and where.
+#[derive(Default)]
+struct Writing {
+    /// On disk, the journal; `None` in memory, or when it could not be opened (a call
+    /// that waits for its event then waits for the store).
+    journal: Option<Journal>,
+    /// Records journaled but not stored yet: they go first into the next store.
+    staged: Batch,
+}
+
+/// Counts of records handed over, in the order they were.
+#[derive(Clone, Copy, Default)]
+struct Progress {
+    /// Journaled or stored (or failed to be): a crash keeps them.
+    kept: u64,
+    /// Stored (or failed to be): history shows them.
+    stored: u64,
 }
 
 #[derive(Default)]
@@ -53,6 +81,8 @@ struct Pending {
     handed: u64,
     /// A flush waits: the writer skips letting the batch gather.
     flush: bool,
+    /// A caller waits for its record to be kept: the writer journals the batch at once.
+    keep: bool,
     /// The recorder is gone: the writer stores what is left and ends.
     closed: bool,
 }
@@ -85,9 +115,32 @@ impl Batch {
                 self.parts.len() - 1
             }
         };
+        self.push_at(part, rec.time.timestamp_millis(), data, body);
+    }
+
+    /// Adds a record already in its stored form, filed under `part` (`account/region`).
+    fn push_stored(&mut self, part: &str, ts: i64, data: bool, body: &[u8]) {
+        let part = match self.parts.iter().position(|p| p == part) {
+            Some(i) => i,
+            None => {
+                self.parts.push(part.to_owned());
+                self.parts.len() - 1
+            }
+        };
+        self.push_at(part, ts, data, body);
+    }
+
+    fn push_at(&mut self, part: usize, ts: i64, data: bool, body: &[u8]) {
         self.bytes.extend_from_slice(body);
         let end = self.bytes.len();
-        self.records.push(Meta { part, ts: rec.time.timestamp_millis(), data, end });
+        self.records.push(Meta { part, ts, data, end });
+    }
+
+    /// Adds every record of `other`, after this one's.
+    fn append(&mut self, other: &Batch) {
+        for (part, stream, ts, body) in other.iter() {
+            self.push_stored(part, ts, stream == "data", body);
+        }
     }
 
     fn clear(&mut self) {
@@ -117,12 +170,10 @@ fn is_partition(part: &str, account: &str, region: &str) -> bool {
 const QUEUE: usize = 65_536;
 /// Bytes waiting past which the caller writes the buffer itself.
 const QUEUE_BYTES: usize = 64 << 20;
-/// How long the writer lets records gather after the first of a batch: what a batch
-/// costs besides its records (a transaction, a block row and its five index entries per
-/// partition and stream) is shared by more records the longer it is.
-// GAP: a call is answered before its event is stored, so a crash (kill -9) loses the
-// events of the calls answered in the last GATHER and the write after it; the calls' own
-// effects are stored. A shutdown by SIGINT or SIGTERM flushes the recorder first.
+/// How long the writer lets records gather after the first of a batch, in memory: what a
+/// batch costs besides its records (a transaction, a block row and its five index entries
+/// per partition and stream) is shared by more records the longer it is. On disk a write
+/// or a failed call waits only for its event to be journaled, not for the gather.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(20);
 
 thread_local! {
@@ -135,38 +186,88 @@ impl Shared {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes the waiting batch (leaving `spare` in its place) and stores it.
+    /// Takes the waiting batch (leaving `spare` in its place) and stores it, after the
+    /// records journaled before it.
     fn write_batch(&self, mut pending: MutexGuard<'_, Pending>, spare: &mut Batch) {
         std::mem::swap(&mut pending.batch, spare);
-        let _order = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         drop(pending);
+        self.store_all(&mut writing, spare);
+    }
+
+    /// Takes the waiting batch (leaving `spare` in its place) and journals it; stores it
+    /// when there is no journal or it fails.
+    fn journal_batch(&self, mut pending: MutexGuard<'_, Pending>, spare: &mut Batch) {
+        std::mem::swap(&mut pending.batch, spare);
+        let mut writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        drop(pending);
+        let Writing { journal, staged } = &mut *writing;
+        let appended = match journal.as_mut().map(|j| j.append(spare)) {
+            Some(Ok(())) => true,
+            Some(Err(err)) => {
+                tracing::error!(error = %err, n_events = spare.records.len(), "cannot append CloudTrail events to the journal; storing them now");
+                false
+            }
+            None => false,
+        };
+        if appended {
+            staged.append(spare);
+            let n = spare.records.len() as u64;
+            self.progress.send_modify(|p| p.kept += n);
+            spare.clear();
+        } else {
+            self.store_all(&mut writing, spare);
+        }
+    }
+
+    /// Stores the journaled records and then `batch`, in one transaction with the number
+    /// of the journal's last frame, then empties the journal.
+    fn store_all(&self, writing: &mut Writing, batch: &mut Batch) {
+        let n = (writing.staged.records.len() + batch.records.len()) as u64;
+        if n == 0 {
+            return;
+        }
+        let applied = match &writing.journal {
+            Some(j) if !writing.staged.records.is_empty() => Some(j.seq()),
+            _ => None,
+        };
         // A panic below must not end the writer thread: flushes (LookupEvents) wait on
         // the count of stored records.
-        let written =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&self.store, spare)));
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write(&self.store, &writing.staged, batch, applied)
+        }));
         match written {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
-                tracing::error!(error = %err, n_events = spare.records.len(), "failed to store CloudTrail events");
+                tracing::error!(error = %err, n_events = n, "failed to store CloudTrail events");
             }
             Err(_) => {
-                tracing::error!(
-                    n_events = spare.records.len(),
-                    "storing CloudTrail events panicked"
-                );
+                tracing::error!(n_events = n, "storing CloudTrail events panicked");
             }
         }
-        let n = spare.records.len() as u64;
-        self.stored.send_modify(|stored| *stored += n);
-        spare.clear();
+        if let (Some(journal), Some(_)) = (&mut writing.journal, applied)
+            && let Err(err) = journal.clear()
+        {
+            tracing::error!(error = %err, "cannot empty the CloudTrail journal");
+        }
+        self.progress.send_modify(|p| {
+            p.stored += n;
+            p.kept = p.stored;
+        });
+        writing.staged.clear();
+        batch.clear();
     }
 
-    /// The writer thread: waits for records, lets a batch gather, stores it.
+    /// The writer thread: waits for records, lets a batch gather, stores it. On disk,
+    /// records that callers wait for are journaled as they come, and stored with the
+    /// rest when the gather ends.
     fn run(&self) {
         let mut spare = Batch::default();
+        // When the records gathering since the last store are to be stored.
+        let mut gather_end: Option<std::time::Instant> = None;
         loop {
             let mut pending = self.lock();
-            while pending.batch.records.is_empty() {
+            while pending.batch.records.is_empty() && gather_end.is_none() {
                 if pending.closed {
                     return;
                 }
@@ -174,17 +275,30 @@ impl Shared {
             }
             // One transaction and one wake-up for many records. History and
             // deliveries see a record GATHER later at most; a flush (LookupEvents, the
-            // manual clock) ends the wait.
-            let deadline = std::time::Instant::now() + GATHER;
-            while !pending.flush && !pending.closed {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // manual clock) ends the wait; a caller waiting for its record to be kept
+            // has it journaled.
+            let end = *gather_end.get_or_insert_with(|| std::time::Instant::now() + GATHER);
+            loop {
+                let waited = pending.keep && !pending.batch.records.is_empty();
+                if waited || pending.flush || pending.closed {
+                    break;
+                }
+                let left = end.saturating_duration_since(std::time::Instant::now());
                 if left.is_zero() {
                     break;
                 }
                 pending =
                     self.wake.wait_timeout(pending, left).unwrap_or_else(|e| e.into_inner()).0;
             }
+            let gathering = !pending.flush && !pending.closed && std::time::Instant::now() < end;
+            if pending.keep && gathering {
+                pending.keep = false;
+                self.journal_batch(pending, &mut spare);
+                continue;
+            }
             pending.flush = false;
+            pending.keep = false;
+            gather_end = None;
             self.write_batch(pending, &mut spare);
         }
     }
@@ -194,11 +308,18 @@ impl Recorder {
     /// A recorder writing into `store` from a writer thread of its own (one thread, so
     /// batches are not handed between tokio's blocking threads at every wake-up).
     pub fn start(store: Store, shaper: Shaper) -> Arc<Self> {
+        let journal = store.dir().and_then(|dir| match Journal::open(dir, &store) {
+            Ok(journal) => Some(journal),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot open the CloudTrail journal; calls wait for their events to be stored");
+                None
+            }
+        });
         let shared = Arc::new(Shared {
             pending: Mutex::default(),
             wake: Condvar::new(),
-            writing: Mutex::new(()),
-            stored: watch::Sender::new(0),
+            writing: Mutex::new(Writing { journal, staged: Batch::default() }),
+            progress: watch::Sender::new(Progress::default()),
             store: store.clone(),
         });
         let writer = shared.clone();
@@ -210,7 +331,8 @@ impl Recorder {
         }
         let interest = Interest::default();
         interest.refresh(&store);
-        Arc::new(Self { shared, threaded: spawned.is_ok(), shaper, interest })
+        let durable = store.dir().is_some();
+        Arc::new(Self { shared, threaded: spawned.is_ok(), durable, shaper, interest })
     }
 }
 
@@ -237,7 +359,7 @@ impl AuditSink for Recorder {
         data::capture(service, value)
     }
 
-    fn record(&self, rec: &AuditRecord<'_>) {
+    fn record(&self, rec: &AuditRecord<'_>) -> Kept<'_> {
         // Before the caller sees the answer, so the next data call is recorded.
         if rec.service == "cloudtrail"
             && rec.error.is_none()
@@ -245,19 +367,34 @@ impl AuditSink for Recorder {
         {
             self.interest.refresh(&self.shared.store);
         }
+        // On disk a call that changes something, or fails (a denial included), is answered
+        // once its event is journaled, so the audit of a change or a denial outlives a
+        // crash as the change does. In memory nothing survives a crash anyway.
+        // GAP: the event of a successful read-only call is stored up to GATHER after its
+        // answer, so a crash (kill -9) in that moment loses it; journaling it too cost
+        // GetCallerIdentity on disk a third of its throughput (docs/PERFORMANCE.md).
+        let keep = self.durable
+            && self.threaded
+            && (rec.error.is_some() || !record::is_read_only(rec.operation));
         // Shaped and serialized here, while the call's data is hot in this core's cache
         // and borrowed from the call; the writer only inserts.
-        SCRATCH.with_borrow_mut(|body| {
+        let ticket = SCRATCH.with_borrow_mut(|body| {
             body.clear();
             let data = encode(rec, &self.shaper, body);
             let mut pending = self.shared.lock();
             let was_empty = pending.batch.records.is_empty();
             pending.batch.push(rec, data, body);
             pending.handed += 1;
+            let ticket = pending.handed;
             let full =
                 pending.batch.records.len() >= QUEUE || pending.batch.bytes.len() >= QUEUE_BYTES;
             if full || !self.threaded {
                 self.shared.write_batch(pending, &mut Batch::default());
+            } else if keep {
+                // The caller waits for this record: the writer journals it at once.
+                pending.keep = true;
+                drop(pending);
+                self.shared.wake.notify_one();
             } else if was_empty {
                 drop(pending);
                 self.shared.wake.notify_one();
@@ -266,7 +403,11 @@ impl AuditSink for Recorder {
             if body.capacity() > 1 << 20 {
                 *body = Vec::new();
             }
+            ticket
         });
+        // The callers that arrive while a batch is being journaled form the next one (a
+        // group commit).
+        if keep { Kept::when(self.progress(ticket, |p| p.kept)) } else { Kept::now() }
     }
 
     fn flush(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
@@ -276,14 +417,19 @@ impl AuditSink for Recorder {
 
 impl Recorder {
     async fn flush_queue(&self) {
-        let mut stored = self.shared.stored.subscribe();
         let target = {
             let mut pending = self.shared.lock();
             pending.flush = true;
             pending.handed
         };
         self.shared.wake.notify_one();
-        let _ = stored.wait_for(|n| *n >= target).await;
+        self.progress(target, |p| p.stored).await;
+    }
+
+    /// Resolves once `which` count of the records handed over reaches `count`.
+    async fn progress(&self, count: u64, which: fn(&Progress) -> u64) {
+        let mut progress = self.shared.progress.subscribe();
+        let _ = progress.wait_for(|p| which(p) >= count).await;
     }
 }
 
@@ -334,15 +480,21 @@ pub fn encode(rec: &AuditRecord<'_>, shaper: &Shaper, out: &mut Vec<u8>) -> bool
     data
 }
 
-/// Stores a batch: one block per partition and stream (a few rows, however many events).
+/// Stores the journaled records, then a batch: one block per partition and stream (a few
+/// rows, however many events), and the number of the last frame journaled, if any.
 // GAP: recording costs about 4 µs of a 28 µs GetCallerIdentity call, the 10 % target's
 // edge (docs/PERFORMANCE.md): about 1.5 µs here (serializing some 800 bytes of JSON,
 // compressing the blocks and keeping them), the rest the request path slowed by sharing
 // the cores and caches; no single part is worth more than half a microsecond.
-fn write(store: &Store, batch: &Batch) -> Result<(), mamori_store::StoreError> {
+fn write(
+    store: &Store,
+    staged: &Batch,
+    batch: &Batch,
+    applied: Option<u64>,
+) -> Result<(), mamori_store::StoreError> {
     // Compressed before taking the store, which request threads share.
-    let packed = EVENTS.pack_raw(batch.iter());
-    store.write(|tx| packed.insert(tx))
+    let packed = crate::state::EVENTS.pack_raw(staged.iter().chain(batch.iter()));
+    store.write(|tx| journal::store_applied(tx, &packed, applied))
 }
 
 #[cfg(test)]
@@ -352,10 +504,12 @@ mod tests {
     use mamori_service::Principal;
     use serde_json::json;
 
+    use std::future::IntoFuture;
+
     use super::*;
     use mamori_store::BlockRecord;
 
-    use crate::state::StoredEvent;
+    use crate::state::{EVENTS, StoredEvent};
 
     #[tokio::test]
     async fn a_flush_sees_every_record_handed_over_stored() {
@@ -385,7 +539,7 @@ mod tests {
         };
         for i in 0..300 {
             let region = if i % 3 == 0 { &west } else { &east };
-            recorder.record(&AuditRecord { region, ..base });
+            recorder.record(&AuditRecord { region, ..base }).await;
         }
         // Well within the writer's gather wait: the flush ends it.
         tokio::time::timeout(std::time::Duration::from_secs(5), recorder.flush())
@@ -399,6 +553,84 @@ mod tests {
         };
         assert_eq!(count("111122223333/eu-west-1"), 200);
         assert_eq!(count("111122223333/us-west-2"), 100);
+    }
+
+    #[tokio::test]
+    async fn on_disk_a_record_is_kept_before_its_call_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let shaper: Shaper = Arc::new(|_, _, _, _| (Value::Null, Value::Null));
+        let recorder = Recorder::start(store.clone(), shaper);
+        let account = AccountId::parse("111122223333").unwrap();
+        let principal = Principal::root(account.clone());
+        let region = Region::parse("eu-west-1").unwrap();
+        let input = json!({});
+        let rec = AuditRecord {
+            service: "sns",
+            operation: "CreateTopic",
+            account: &account,
+            principal: &principal,
+            region: &region,
+            source_ip: "127.0.0.1",
+            user_agent: "test",
+            request_id: "rid",
+            time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            input: &input,
+            output: None,
+            error: None,
+            invoked_by: None,
+            internal: false,
+        };
+        let count = || {
+            store
+                .read(|tx| {
+                    EVENTS.range(
+                        tx,
+                        "111122223333/eu-west-1",
+                        &[],
+                        i64::MIN,
+                        i64::MAX,
+                        None,
+                        99,
+                        false,
+                    )
+                })
+                .unwrap()
+                .len()
+        };
+        // Kept: in the journal (the writer stores it once the gather ends) or stored.
+        let kept = || {
+            let journal = std::fs::read(dir.path().join(journal::FILE)).unwrap();
+            let journaled: usize =
+                journal::frames(&journal).iter().map(|(_, b)| b.records.len()).sum();
+            journaled + count()
+        };
+        for n in 1..=5 {
+            // Well within the writer's gather wait: the record ends it.
+            let call = recorder.record(&rec).into_future();
+            tokio::time::timeout(std::time::Duration::from_secs(5), call).await.expect("kept");
+            assert_eq!(kept(), n, "kept when the call may be answered");
+        }
+        // Calls made together share a frame; each is answered once its record is kept.
+        let calls: Vec<_> = (0..20).map(|_| recorder.record(&rec)).collect();
+        for call in calls {
+            call.await;
+        }
+        assert_eq!(kept(), 25);
+        // A failed read waits too; a successful one does not (its event gathers).
+        let denied =
+            AuditRecord { operation: "ListTopics", error: Some(("AccessDenied", "no")), ..rec };
+        recorder.record(&denied).await;
+        assert_eq!(kept(), 26);
+        let read = AuditRecord { operation: "ListTopics", ..rec };
+        let call = recorder.record(&read).into_future();
+        assert!(
+            tokio::time::timeout(std::time::Duration::ZERO, call).await.is_ok(),
+            "answered at once"
+        );
+        recorder.flush().await;
+        assert_eq!(count(), 27, "a flush stores every record");
+        assert_eq!(kept(), 27, "and empties the journal");
     }
 
     #[test]

@@ -327,7 +327,7 @@ async fn pipeline(
     let input = match protocol::decode_input(route.model, op, route.protocol, &req) {
         Ok(v) => v,
         Err(error) => {
-            app.dispatcher.audit_rejected(&ctx, route.model.id, &route.operation, &error);
+            app.dispatcher.audit_rejected(&ctx, route.model.id, &route.operation, &error).await;
             return fail(&error);
         }
     };
