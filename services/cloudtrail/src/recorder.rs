@@ -433,6 +433,14 @@ impl Recorder {
     }
 }
 
+/// The journal frames a start-up reads at the start of `bytes` (up to the first cut or
+/// corrupt one), encoded again: for the journal's fuzz target, whose property is that
+/// they are exactly the bytes read.
+#[doc(hidden)]
+pub fn reencode_journal(bytes: &[u8]) -> Vec<u8> {
+    journal::reencode(bytes)
+}
+
 /// A JSON `null`, for the impossible case of a record that does not serialize.
 pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
     serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!())

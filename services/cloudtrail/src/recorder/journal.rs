@@ -155,13 +155,27 @@ fn next_frame(bytes: &mut &[u8]) -> Option<(u64, Batch)> {
         let part_len = u16::from_le_bytes(take(&mut payload, 2)?.try_into().ok()?) as usize;
         let part = std::str::from_utf8(take(&mut payload, part_len)?).ok()?;
         let ts = i64::from_le_bytes(take(&mut payload, 8)?.try_into().ok()?);
-        let data = take(&mut payload, 1)?[0] != 0;
+        let data = match take(&mut payload, 1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
         let body_len = u32::from_le_bytes(take(&mut payload, 4)?.try_into().ok()?) as usize;
         let body = take(&mut payload, body_len)?;
         batch.push_stored(part, ts, data, body);
     }
     *bytes = &bytes[16 + len..];
     Some((seq, batch))
+}
+
+/// The frames at the start of `bytes`, encoded again, back to back.
+pub(super) fn reencode(bytes: &[u8]) -> Vec<u8> {
+    let (mut out, mut frame) = (Vec::new(), Vec::new());
+    for (seq, batch) in frames(bytes) {
+        encode_frame(seq, &batch, &mut frame);
+        out.extend_from_slice(&frame);
+    }
+    out
 }
 
 fn take<'b>(bytes: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
@@ -227,6 +241,7 @@ mod tests {
         bytes.extend_from_slice(&frame);
         let read = frames(&bytes);
         assert_eq!(read.len(), 2);
+        assert_eq!(reencode(&bytes), bytes, "frames encode back byte for byte");
         assert_eq!((read[0].0, rows(&read[0].1)), (7, rows(&first)));
         assert_eq!((read[1].0, rows(&read[1].1)), (8, rows(&second)));
         // A crash tears the last write anywhere: the frames before it are whole.
@@ -234,11 +249,40 @@ mod tests {
             let n = frames(&bytes[..cut]).len();
             assert_eq!(n, usize::from(cut >= first_len), "cut at {cut}");
         }
+        // A data flag other than 0 or 1 would not encode back: the frame is refused.
+        let mut bad = bytes[..first_len].to_vec();
+        let flag = 16 + 2 + "111122223333/eu-west-1".len() + 8;
+        bad[flag] = 2;
+        let crc = crc32fast::hash(&bad[8..]);
+        bad[4..8].copy_from_slice(&crc.to_le_bytes());
+        assert!(frames(&bad).is_empty());
+        bad[flag] = 1;
+        let crc = crc32fast::hash(&bad[8..]);
+        bad[4..8].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(frames(&bad).len(), 1, "the same frame with a data flag of 1 is read");
         for flip in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[flip] ^= 0x40;
             assert!(frames(&bad).len() < 2, "a flipped byte at {flip} is noticed");
+            assert!(bad.starts_with(&reencode(&bad)), "what is read is what is there");
         }
+    }
+
+    #[test]
+    fn the_fuzz_seeds_read_as_they_are_meant_to() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/journal");
+        let read = |name: &str| {
+            let bytes = std::fs::read(seeds.join(name)).unwrap();
+            // The first byte is the fuzz target's mode.
+            let bytes = &bytes[1..];
+            assert!(bytes.starts_with(&reencode(bytes)), "{name}");
+            frames(bytes).iter().map(|(seq, b)| (*seq, b.records.len())).collect::<Vec<_>>()
+        };
+        assert_eq!(read("two_frames"), [(1, 2), (2, 1)]);
+        assert_eq!(read("torn_tail"), [(1, 2)]);
+        assert_eq!(read("empty_frame"), [(3, 0)]);
+        // What the fuzzer found (its CRC set by the target): a data flag other than 0 or 1.
+        assert_eq!(read("data_flag_not_0_or_1"), []);
     }
 
     #[test]
