@@ -126,6 +126,37 @@ def test_an_ndjson_body_is_a_record_per_line(server):
     assert status == 400 and b"x-mamori-shift-seconds is not a whole number" in data, data
 
 
+def test_a_json_body_takes_its_shift_from_the_body_or_the_header(server):
+    """The JSON form carries the shift in `shift_seconds`; the header applies when the body
+    has none, and a header that disagrees with the body is refused."""
+    uid = uuid.uuid4().hex[:8]
+    when = (server.now() - datetime.timedelta(days=3)).replace(microsecond=0)
+    ct = server.client("cloudtrail")
+
+    def post(doc, shift=None):
+        headers = {"content-type": "application/json"}
+        if shift is not None:
+            headers["x-mamori-shift-seconds"] = shift
+        return server.request("POST", "/_mamori/cloudtrail/import", json.dumps(doc), headers, service="mamori")
+
+    def stored_time(i):
+        events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventId", "AttributeValue": f"{uid}-{i}"}],
+                                  StartTime=when, EndTime=when + datetime.timedelta(days=3))["Events"]
+        assert len(events) == 1, (i, events)
+        return json.loads(events[0]["CloudTrailEvent"])["eventTime"]
+
+    day = lambda n: (when + datetime.timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    status, _, data = post({"records": [rec(uid, 0, when)], "shift_seconds": 86400})
+    assert status == 200, data
+    status, _, data = post({"records": [rec(uid, 1, when)]}, shift="172800")
+    assert status == 200, data
+    status, _, data = post({"records": [rec(uid, 2, when)], "shift_seconds": 86400}, shift="86400")
+    assert status == 200, data
+    assert [stored_time(i) for i in range(3)] == [day(1), day(2), day(1)]
+    status, _, data = post({"records": [rec(uid, 3, when)], "shift_seconds": 86400}, shift="3600")
+    assert status == 400 and b"shift_seconds (86400) and x-mamori-shift-seconds (3600) disagree" in data, data
+
+
 def test_imported_records_raise_the_cis_3_1_alarm(manual_server, tmp_path):
     """Six minutes with an unauthorized call among ordinary reads, imported with
     --rebase-time (to the server's manual clock), reach the trail's log group through

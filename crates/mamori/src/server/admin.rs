@@ -245,7 +245,7 @@ async fn advance_clock(app: &App, body: &Bytes) -> Response<Full<Bytes>> {
 /// `POST /_mamori/cloudtrail/import`: stores CloudTrail records read from log files by
 /// `mamori cloudtrail import`. The body is one record per line (`application/x-ndjson`,
 /// what the CLI sends, with the shift in `x-mamori-shift-seconds`), or
-/// `{"records": [...], "shift_seconds": N}`.
+/// `{"records": [...], "shift_seconds": N}` (the header, if any, must agree).
 async fn import_cloudtrail(
     app: &App,
     parts: &http::request::Parts,
@@ -264,15 +264,24 @@ async fn import_cloudtrail(
     });
     // Parsing (borrowed from the body) and storing both run off the async threads.
     let res = tokio::task::spawn_blocking(move || {
+        let header_shift = header_shift.transpose()?;
         let (records, shift) = if ndjson {
             let text = std::str::from_utf8(&body)
                 .map_err(|e| format!("the body is not UTF-8 text: {e}"))?;
-            (mamori_cloudtrail::import::ndjson_records(text), header_shift.transpose()?)
+            (mamori_cloudtrail::import::ndjson_records(text), header_shift)
         } else {
             let req: mamori_cloudtrail::import::ImportRequest<'_> =
                 serde_json::from_slice(&body)
                     .map_err(|e| format!("expected {{\"records\": [...]}}: {e}"))?;
-            (req.records.iter().map(|r| r.get()).collect(), req.shift_seconds)
+            let shift = match (req.shift_seconds, header_shift) {
+                (Some(body), Some(header)) if body != header => {
+                    return Err(format!(
+                        "shift_seconds ({body}) and {SHIFT_HEADER} ({header}) disagree"
+                    ));
+                }
+                (body, header) => body.or(header),
+            };
+            (req.records.iter().map(|r| r.get()).collect(), shift)
         };
         // TimeDelta::seconds panics past about 292 million years; refuse those instead.
         let shift = match shift.map(TimeDelta::try_seconds) {
