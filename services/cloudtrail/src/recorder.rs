@@ -519,99 +519,90 @@ mod tests {
 
     use crate::state::{EVENTS, StoredEvent};
 
+    /// What the records of a test borrow: a root caller of account 111122223333.
+    struct Caller {
+        account: AccountId,
+        principal: Principal,
+        region: Region,
+        input: Value,
+    }
+
+    impl Caller {
+        fn new() -> Self {
+            let account = AccountId::parse("111122223333").unwrap();
+            let principal = Principal::root(account.clone());
+            let region = Region::parse("eu-west-1").unwrap();
+            Self { account, principal, region, input: json!({}) }
+        }
+
+        /// A successful call of SNS `operation` (a global service would file it in
+        /// us-east-1).
+        fn sns(&self, operation: &'static str) -> AuditRecord<'_> {
+            AuditRecord {
+                service: "sns",
+                operation,
+                account: &self.account,
+                principal: &self.principal,
+                region: &self.region,
+                source_ip: "127.0.0.1",
+                user_agent: "test",
+                request_id: "rid",
+                time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+                input: &self.input,
+                output: None,
+                error: None,
+                invoked_by: None,
+                internal: false,
+            }
+        }
+    }
+
+    fn recorder(store: &Store) -> Arc<Recorder> {
+        Recorder::start(store.clone(), Arc::new(|_, _, _, _| (Value::Null, Value::Null)))
+    }
+
+    /// The events stored in `part`.
+    fn count(store: &Store, part: &str) -> usize {
+        store
+            .read(|tx| EVENTS.range(tx, part, &[], i64::MIN, i64::MAX, None, 1000, false))
+            .unwrap()
+            .len()
+    }
+
+    const PART: &str = "111122223333/eu-west-1";
+
     #[tokio::test]
     async fn a_flush_sees_every_record_handed_over_stored() {
         let store = Store::in_memory().unwrap();
-        let shaper: Shaper = Arc::new(|_, _, _, _| (Value::Null, Value::Null));
-        let recorder = Recorder::start(store.clone(), shaper);
-        let account = AccountId::parse("111122223333").unwrap();
-        let principal = Principal::root(account.clone());
-        let (east, west) =
-            (Region::parse("eu-west-1").unwrap(), Region::parse("us-west-2").unwrap());
-        let input = json!({});
-        let base = AuditRecord {
-            service: "sns",
-            operation: "CreateTopic",
-            account: &account,
-            principal: &principal,
-            region: &east,
-            source_ip: "127.0.0.1",
-            user_agent: "test",
-            request_id: "rid",
-            time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            input: &input,
-            output: None,
-            error: None,
-            invoked_by: None,
-            internal: false,
-        };
+        let recorder = recorder(&store);
+        let caller = Caller::new();
+        let west = Region::parse("us-west-2").unwrap();
+        let base = caller.sns("CreateTopic");
         for i in 0..300 {
-            let region = if i % 3 == 0 { &west } else { &east };
+            let region = if i % 3 == 0 { &west } else { base.region };
             recorder.record(&AuditRecord { region, ..base }).await;
         }
         // Well within the writer's gather wait: the flush ends it.
         tokio::time::timeout(std::time::Duration::from_secs(5), recorder.flush())
             .await
             .expect("flushed");
-        let count = |part: &str| {
-            store
-                .read(|tx| EVENTS.range(tx, part, &[], i64::MIN, i64::MAX, None, 1000, false))
-                .unwrap()
-                .len()
-        };
-        assert_eq!(count("111122223333/eu-west-1"), 200);
-        assert_eq!(count("111122223333/us-west-2"), 100);
+        assert_eq!(count(&store, PART), 200);
+        assert_eq!(count(&store, "111122223333/us-west-2"), 100);
     }
 
     #[tokio::test]
     async fn on_disk_a_record_is_kept_before_its_call_is_answered() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let shaper: Shaper = Arc::new(|_, _, _, _| (Value::Null, Value::Null));
-        let recorder = Recorder::start(store.clone(), shaper);
-        let account = AccountId::parse("111122223333").unwrap();
-        let principal = Principal::root(account.clone());
-        let region = Region::parse("eu-west-1").unwrap();
-        let input = json!({});
-        let rec = AuditRecord {
-            service: "sns",
-            operation: "CreateTopic",
-            account: &account,
-            principal: &principal,
-            region: &region,
-            source_ip: "127.0.0.1",
-            user_agent: "test",
-            request_id: "rid",
-            time: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            input: &input,
-            output: None,
-            error: None,
-            invoked_by: None,
-            internal: false,
-        };
-        let count = || {
-            store
-                .read(|tx| {
-                    EVENTS.range(
-                        tx,
-                        "111122223333/eu-west-1",
-                        &[],
-                        i64::MIN,
-                        i64::MAX,
-                        None,
-                        99,
-                        false,
-                    )
-                })
-                .unwrap()
-                .len()
-        };
+        let recorder = recorder(&store);
+        let caller = Caller::new();
+        let rec = caller.sns("CreateTopic");
         // Kept: in the journal (the writer stores it once the gather ends) or stored.
         let kept = || {
             let journal = std::fs::read(dir.path().join(journal::FILE)).unwrap();
             let journaled: usize =
                 journal::frames(&journal).iter().map(|(_, b)| b.records.len()).sum();
-            journaled + count()
+            journaled + count(&store, PART)
         };
         for n in 1..=5 {
             // Well within the writer's gather wait: the record ends it.
@@ -630,15 +621,30 @@ mod tests {
             AuditRecord { operation: "ListTopics", error: Some(("AccessDenied", "no")), ..rec };
         recorder.record(&denied).await;
         assert_eq!(kept(), 26);
-        let read = AuditRecord { operation: "ListTopics", ..rec };
+        let read = caller.sns("ListTopics");
         let call = recorder.record(&read).into_future();
         assert!(
             tokio::time::timeout(std::time::Duration::ZERO, call).await.is_ok(),
             "answered at once"
         );
         recorder.flush().await;
-        assert_eq!(count(), 27, "a flush stores every record");
+        assert_eq!(count(&store, PART), 27, "a flush stores every record");
         assert_eq!(kept(), 27, "and empties the journal");
+    }
+
+    #[tokio::test]
+    async fn without_its_journal_a_call_waits_for_its_record_to_be_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the journal's file should be: the journal cannot open.
+        std::fs::create_dir(dir.path().join(journal::FILE)).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let recorder = recorder(&store);
+        let caller = Caller::new();
+        for n in 1..=3 {
+            let call = recorder.record(&caller.sns("DeleteTopic")).into_future();
+            tokio::time::timeout(std::time::Duration::from_secs(5), call).await.expect("kept");
+            assert_eq!(count(&store, PART), n, "stored when the call may be answered");
+        }
     }
 
     #[test]
