@@ -34,6 +34,9 @@ pub(super) struct Journal {
     /// Bytes written since the file was last emptied.
     len: u64,
     frame: Vec<u8>,
+    /// A failed write left a cut frame that could not be cut off: the file is not
+    /// appended to again (every frame after the cut would be unreadable).
+    broken: bool,
 }
 
 impl Journal {
@@ -69,15 +72,23 @@ impl Journal {
         file.sync_all()?;
         // The file's name, once: a crash must not lose the file itself.
         File::open(dir)?.sync_all()?;
-        Ok(Self { file, seq, len: 0, frame: Vec::new() })
+        Ok(Self { file, seq, len: 0, frame: Vec::new(), broken: false })
     }
 
     /// Appends `batch` as one frame and syncs it: once this returns, a crash keeps it.
     pub(super) fn append(&mut self, batch: &Batch) -> std::io::Result<()> {
+        if self.broken {
+            return Err(std::io::Error::other("the journal has a cut frame at its end"));
+        }
         self.seq += 1;
         encode_frame(self.seq, batch, &mut self.frame);
-        self.file.write_all(&self.frame)?;
-        self.file.sync_data()?;
+        let written = self.file.write_all(&self.frame).and_then(|()| self.file.sync_data());
+        if let Err(err) = written {
+            // A frame cut by a failed write would hide every frame after it from the
+            // reader: the file goes back to its last whole frame.
+            self.broken = self.file.set_len(self.len).is_err();
+            return Err(err);
+        }
         self.len += self.frame.len() as u64;
         Ok(())
     }
