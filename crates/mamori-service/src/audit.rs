@@ -88,8 +88,9 @@ pub trait AuditSink: Send + Sync {
 
     /// Records one call, before the caller sees its answer. The caller awaits what this
     /// returns before answering: a sink that stores records in the background resolves
-    /// it once this record is stored where it survives a crash, so that no answered
-    /// call's record is lost; [`Kept::now`] when there is nothing to wait for.
+    /// it once the record is where a crash cannot lose it, for the records it promises
+    /// that of (CloudTrail's recorder: calls that change something or fail, on disk);
+    /// [`Kept::now`] when there is nothing to wait for.
     fn record(&self, record: &AuditRecord<'_>) -> Kept<'_>;
 
     /// Resolves once every record handed over before the call is stored, for sinks that
