@@ -45,7 +45,8 @@ pub struct Recorder {
 /// What callers and the writer share.
 struct Shared {
     pending: Mutex<Pending>,
-    /// Wakes the writer: records arrived in an empty buffer, a flush, or shutdown.
+    /// Wakes the writer: records arrived in an empty buffer, a flush, a caller waiting
+    /// for its record, or shutdown.
     wake: Condvar,
     /// Held by whoever journals or stores a batch, taken before the buffer is let go, so
     /// batches are kept in the order they left the buffer.
