@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use mamori_service::{AuditRecord, PrincipalKind};
 #[cfg(test)]
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// The event version written in every record.
@@ -322,19 +321,6 @@ pub fn record_region<'a>(rec: &AuditRecord<'a>) -> &'a str {
     if is_global(rec.service) { "us-east-1" } else { rec.region.as_str() }
 }
 
-/// The CloudTrail record of a call, with a fresh `eventID`, as JSON text.
-pub fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Box<RawValue> {
-    let time = EventTime::new(rec.time);
-    let source = event_source(rec.service);
-    let mut out = Vec::with_capacity(1024);
-    event(rec, shaped, event_id, time.as_str(), &source).write_json(&mut out);
-    // The writer writes only JSON (and UTF-8: it copies `str`s and serde_json's text).
-    String::from_utf8(out)
-        .ok()
-        .and_then(|text| RawValue::from_string(text).ok())
-        .unwrap_or_else(crate::recorder::null_raw)
-}
-
 /// The CloudTrail record of a call, to serialize; `time` and `source` are its
 /// [`EventTime`] and [`event_source`].
 pub fn event<'a>(
@@ -427,11 +413,6 @@ pub fn event<'a>(
     }
 }
 
-/// The CloudTrail record of a call, with a fresh `eventID`.
-pub fn build(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Value {
-    serde_json::from_str(build_raw(rec, shaped, event_id).get()).unwrap_or(Value::Null)
-}
-
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -507,6 +488,19 @@ mod tests {
             input: json!({}),
             error: error.map(|(c, m)| (c.into(), m.into())),
         }
+    }
+
+    /// The record's JSON text, with `event_id`.
+    fn build_raw(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> String {
+        let (time, source) = (EventTime::new(rec.time), event_source(rec.service));
+        let mut out = Vec::new();
+        event(rec, shaped, event_id, time.as_str(), &source).write_json(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The record, parsed.
+    fn build(rec: &AuditRecord, shaped: &Shaped, event_id: &str) -> Value {
+        serde_json::from_str(&build_raw(rec, shaped, event_id)).unwrap()
     }
 
     fn root_again(account: &AccountId) -> Principal {
@@ -676,11 +670,11 @@ mod tests {
             &shaped,
             "e4",
         );
-        let ev: Value = serde_json::from_str(raw.get()).unwrap();
+        let ev: Value = serde_json::from_str(&raw).unwrap();
         assert_eq!(ev["responseElements"], Value::Null, "read-only calls have no response");
         let ok = record(root_again(&account), "cloudtrail", "UpdateTrail", None);
         assert_eq!(build(&ok.rec(), &shaped, "e7")["responseElements"], json!({"x": 1}));
-        let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(raw.get())
+        let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&raw)
             .unwrap()
             .keys()
             .cloned()

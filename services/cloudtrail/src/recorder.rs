@@ -442,11 +442,6 @@ pub fn reencode_journal(bytes: &[u8]) -> Vec<u8> {
     journal::reencode(bytes)
 }
 
-/// A JSON `null`, for the impossible case of a record that does not serialize.
-pub(crate) fn null_raw() -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!())
-}
-
 /// The shaped parts of a record's event.
 fn shape(rec: &AuditRecord<'_>, shaper: &Shaper, data: bool) -> Shaped {
     // Read-only calls have no responseElements: their output is not shaped.
