@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "disk"
+# A full build and test run needs about 5 GB; say so early when it is not there.
+df -h . | tail -n 1
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
