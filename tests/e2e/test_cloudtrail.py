@@ -276,6 +276,59 @@ def test_logs_delivery_uses_the_role_and_resumes_when_its_permission_returns(man
     ct.delete_trail(Name=name)
 
 
+def test_cloudtrail_assuming_the_logs_role_is_in_the_roles_history(server):
+    """A service taking a customer's role is an API call the customer sees: an AWSService
+    identity, the service as source and agent, the session's credentials without their
+    secret; and a trust policy that refuses it is an AccessDenied event."""
+    ct = server.client("cloudtrail")
+    group = f"ct-assume-{uuid.uuid4().hex[:8]}"
+    group_arn = log_group(server, group)
+    role_arn = logs_role(server, group_arn)
+    refusing = logs_role(server, group_arn, trusted="ec2.amazonaws.com")
+    bucket = trail_bucket(server)
+    with pytest.raises(ClientError):
+        ct.create_trail(Name=f"t-{uuid.uuid4().hex[:8]}", S3BucketName=bucket,
+                        CloudWatchLogsLogGroupArn=group_arn, CloudWatchLogsRoleArn=refusing)
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    ct.create_trail(Name=name, S3BucketName=bucket, CloudWatchLogsLogGroupArn=group_arn,
+                    CloudWatchLogsRoleArn=role_arn)
+
+    def assumed(arn):
+        for _ in range(50):
+            found = [json.loads(e["CloudTrailEvent"]) for e in lookup(ct, "EventName", "AssumeRole")]
+            found = [r for r in found if (r.get("requestParameters") or {}).get("roleArn") == arn
+                     or any(res.get("ARN") == arn for res in r.get("resources") or [])]
+            if found:
+                return found
+            time.sleep(0.02)
+        return []
+
+    ok = assumed(role_arn)
+    assert ok, "CloudTrail's AssumeRole of the logs role is not in event history"
+    rec = ok[0]
+    assert rec["userIdentity"] == {"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"}
+    assert rec["sourceIPAddress"] == "cloudtrail.amazonaws.com"
+    assert rec["userAgent"] == "cloudtrail.amazonaws.com"
+    assert rec["eventSource"] == "sts.amazonaws.com"
+    assert rec["eventType"] == "AwsApiCall"
+    assert rec["managementEvent"] is True and rec["eventCategory"] == "Management"
+    assert rec["recipientAccountId"] == "000000000000"
+    assert rec["requestParameters"]["roleSessionName"] == "CloudTrail"
+    assert rec["resources"] == [{"accountId": "000000000000", "type": "AWS::IAM::Role", "ARN": role_arn}]
+    creds = rec["responseElements"]["credentials"]
+    assert creds["accessKeyId"].startswith("ASIA") and creds["sessionToken"]
+    assert "secretAccessKey" not in creds and "errorCode" not in rec
+    by_role = lookup(ct, "ResourceName", role_arn.rsplit("/", 1)[1])
+    assert rec["eventID"] in {e["EventId"] for e in by_role}
+
+    denied = assumed(refusing)
+    assert denied, "the refused AssumeRole is not in event history"
+    assert denied[0]["errorCode"] == "AccessDenied"
+    assert denied[0]["userIdentity"]["invokedBy"] == "cloudtrail.amazonaws.com"
+    assert denied[0]["responseElements"] is None
+    ct.delete_trail(Name=name)
+
+
 def test_organization_trails_are_refused_outside_an_organization(server):
     ct = server.client("cloudtrail")
     bucket = trail_bucket(server)

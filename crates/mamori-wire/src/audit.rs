@@ -1,7 +1,9 @@
 //! The CloudTrail view of a call's input and output, from the model: structure members
 //! in lower camel case (`UserName` -> `userName`) as CloudTrail writes
 //! `requestParameters` and `responseElements`, and members the model marks sensitive
-//! (passwords, secret keys, plaintexts) replaced by `HIDDEN_DUE_TO_SECURITY_REASONS`.
+//! (passwords, plaintexts) replaced by `HIDDEN_DUE_TO_SECURITY_REASONS`; secret access
+//! keys are left out altogether, as CloudTrail's CreateAccessKey, AssumeRole and
+//! GetSessionToken events show only the key's id.
 //! <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>
 
 use serde_json::{Map, Value};
@@ -10,6 +12,9 @@ use crate::model::{ServiceModel, ShapeType};
 
 /// What CloudTrail writes instead of a sensitive value.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
+
+/// The member CloudTrail leaves out of a record instead of hiding its value.
+const OMITTED: &str = "SecretAccessKey";
 
 /// `(requestParameters, responseElements)` of a call to `operation` of `model`.
 pub fn cloudtrail_view(
@@ -65,6 +70,9 @@ fn view(model: &ServiceModel, shape_name: &str, value: &Value, depth: usize) -> 
         (ShapeType::Structure, Value::Object(obj)) => {
             let mut res = Map::new();
             for (name, v) in obj {
+                if name == OMITTED {
+                    continue;
+                }
                 let member = shape.members.get(name);
                 let v = match member {
                     Some(m) => view(model, &m.shape, v, depth + 1),
@@ -118,5 +126,38 @@ mod tests {
             cloudtrail_view(model, "GetCallerIdentity", &json!({}), Some(&json!({"Account": "1"})));
         assert_eq!(req, Value::Null);
         assert_eq!(resp, json!({"account": "1"}));
+    }
+
+    #[test]
+    fn secret_access_keys_are_left_out() {
+        // As AWS's AssumeRole and CreateAccessKey events: the key id, never its secret.
+        let model = crate::models::get("sts").unwrap();
+        let credentials = json!({"Credentials": {
+            "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s3cr3t", "SessionToken": "tok",
+            "Expiration": 1_700_000_000
+        }});
+        let (_, resp) = cloudtrail_view(
+            model,
+            "AssumeRole",
+            &json!({"RoleArn": "arn:aws:iam::1:role/r", "RoleSessionName": "s"}),
+            Some(&credentials),
+        );
+        assert_eq!(
+            resp,
+            json!({"credentials": {"accessKeyId": "ASIAEXAMPLE", "sessionToken": "tok",
+                                   "expiration": "Nov 14, 2023, 10:13:20 PM"}})
+        );
+        let model = crate::models::get("iam").unwrap();
+        let (_, resp) = cloudtrail_view(
+            model,
+            "CreateAccessKey",
+            &json!({"UserName": "bob"}),
+            Some(&json!({"AccessKey": {"UserName": "bob", "AccessKeyId": "AKIAEXAMPLE",
+                                       "Status": "Active", "SecretAccessKey": "s3cr3t"}})),
+        );
+        assert_eq!(
+            resp,
+            json!({"accessKey": {"userName": "bob", "accessKeyId": "AKIAEXAMPLE", "status": "Active"}})
+        );
     }
 }

@@ -121,6 +121,7 @@ const RESOURCE_MEMBERS: &[(&str, &str, &str)] = &[
     ("iam", "RoleName", "AWS::IAM::Role"),
     ("iam", "GroupName", "AWS::IAM::Group"),
     ("iam", "PolicyArn", "AWS::IAM::Policy"),
+    ("sts", "RoleArn", "AWS::IAM::Role"),
     ("logs", "logGroupName", "AWS::Logs::LogGroup"),
     ("sns", "TopicArn", "AWS::SNS::Topic"),
     ("cloudtrail", "Name", "AWS::CloudTrail::Trail"),
@@ -166,8 +167,11 @@ pub fn management_resources(rec: &AuditRecord) -> Option<Value> {
             _ => continue,
         };
         for name in names {
+            // A role of another account (a cross-account AssumeRole) is that account's.
+            let owner =
+                name.split(':').nth(4).filter(|a| !a.is_empty() && name.starts_with("arn:"));
             out.push(json!({
-                "accountId": rec.account.as_str(),
+                "accountId": owner.unwrap_or(rec.account.as_str()),
                 "type": ty,
                 "ARN": resource_arn(rec, ty, name),
             }));
@@ -204,6 +208,62 @@ mod tests {
         assert_eq!(base64_len(""), 0);
         assert_eq!(base64_len("aGk="), 2);
         assert_eq!(base64_len("aGVsbG8hIQ=="), 7);
+    }
+
+    #[test]
+    fn management_resources_name_what_the_input_names() {
+        let principal =
+            mamori_service::Principal::root(mamori_aws::AccountId::parse("111122223333").unwrap());
+        let (account, region) =
+            (principal.account.clone(), mamori_aws::Region::parse("eu-west-1").unwrap());
+        let rec = |service, input: &Value| -> Option<Value> {
+            management_resources(&AuditRecord {
+                service,
+                operation: "Op",
+                principal: &principal,
+                account: &account,
+                region: &region,
+                source_ip: "192.0.2.1",
+                user_agent: "test",
+                request_id: "r",
+                time: chrono::DateTime::UNIX_EPOCH,
+                input,
+                output: None,
+                error: None,
+                invoked_by: None,
+                internal: false,
+            })
+        };
+        let role = |arn: &str, owner: &str| json!([{"accountId": owner, "type": "AWS::IAM::Role", "ARN": arn}]);
+        let cases = [
+            (
+                "sts",
+                json!({"RoleArn": "arn:aws:iam::444455556666:role/x"}),
+                Some(role("arn:aws:iam::444455556666:role/x", "444455556666")),
+            ),
+            (
+                "iam",
+                json!({"RoleName": "x"}),
+                Some(role("arn:aws:iam::111122223333:role/x", "111122223333")),
+            ),
+            (
+                "s3",
+                json!({"Bucket": "b"}),
+                Some(
+                    json!([{"accountId": "111122223333", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::b"}]),
+                ),
+            ),
+            ("sts", json!({}), None),
+            (
+                "logs",
+                json!({"logGroupName": "g"}),
+                Some(json!([{"accountId": "111122223333", "type": "AWS::Logs::LogGroup",
+                          "ARN": "arn:aws:logs:eu-west-1:111122223333:log-group:g"}])),
+            ),
+        ];
+        for (service, input, want) in cases {
+            assert_eq!(rec(service, &input), want, "{service} {input}");
+        }
     }
 
     #[test]

@@ -49,6 +49,16 @@ pub fn is_global(service: &str) -> bool {
     matches!(service, "iam" | "sts" | "organizations")
 }
 
+/// Whether a call an AWS service makes on its own (no caller behind it) is one CloudTrail
+/// shows the customer: a service assuming a role in the customer's account (CloudTrail
+/// taking a trail's CloudWatch Logs role) is an `AwsApiCall` by an `AWSService` identity
+/// in the role owner's history, failures (a trust policy that refuses) included. The rest
+/// of a service's own calls (delivering log files, publishing an alarm) is plumbing AWS
+/// does not show.
+pub fn is_shown_service_call(service: &str, operation: &str) -> bool {
+    service == "sts" && operation.starts_with("AssumeRole")
+}
+
 /// Whether an `eventSource` belongs to a global service.
 pub fn is_global_source(source: &str) -> bool {
     matches!(source, "iam.amazonaws.com" | "sts.amazonaws.com" | "organizations.amazonaws.com")
@@ -378,7 +388,9 @@ pub fn event<'a>(
         identity.invoked_by = Some(by);
     }
     let data = is_data_event(rec.service, rec.operation);
-    let service_event = matches!(p.kind, PrincipalKind::Service(_)) && rec.invoked_by.is_none();
+    let service_event = matches!(p.kind, PrincipalKind::Service(_))
+        && rec.invoked_by.is_none()
+        && !is_shown_service_call(rec.service, rec.operation);
     let (source_ip, user_agent) = match &p.kind {
         PrincipalKind::Service(name) => (name.as_str(), name.as_str()),
         _ => (rec.source_ip, truncate(rec.user_agent, 1024)),
@@ -663,6 +675,20 @@ mod tests {
         assert_eq!(ev["eventCategory"], "Data");
         assert_eq!(ev["managementEvent"], false);
         assert_eq!(ev["sourceIPAddress"], "cloudtrail.amazonaws.com");
+
+        // A service assuming a customer's role makes an API call, not a service event.
+        let svc = Principal::service("cloudtrail.amazonaws.com", account.clone());
+        let ev = build(&record(svc, "sts", "AssumeRole", None).rec(), &shaped, "e3");
+        assert_eq!(
+            ev["userIdentity"],
+            json!({"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"})
+        );
+        assert_eq!(ev["eventType"], "AwsApiCall");
+        assert_eq!(ev["eventCategory"], "Management");
+        assert_eq!(ev["userAgent"], "cloudtrail.amazonaws.com");
+        assert!(is_shown_service_call("sts", "AssumeRole"));
+        assert!(!is_shown_service_call("sts", "GetCallerIdentity"));
+        assert!(!is_shown_service_call("s3", "PutObject"));
 
         // Field order follows AWS's records.
         let raw = build_raw(

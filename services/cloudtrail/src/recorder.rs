@@ -346,13 +346,15 @@ impl Drop for Recorder {
 
 impl AuditSink for Recorder {
     /// Calls an AWS service makes on its own (CloudWatch publishing to SNS, CloudTrail
-    /// writing to Logs) are mamori's plumbing; they are not recorded, as AWS does not
-    /// show its own delivery calls in a customer's trail. Data events (S3 object calls,
+    /// writing log files) are mamori's plumbing; they are not recorded, as AWS does not
+    /// show its own delivery calls in a customer's trail, except a service assuming a
+    /// customer's role ([`record::is_shown_service_call`]). Data events (S3 object calls,
     /// Publish...) are recorded only while some logging trail's selectors could select
     /// them: otherwise they cost an ingestion call nothing.
     fn wants(&self, ctx: &mamori_service::Context, service: &str, operation: &str) -> bool {
         let internal = matches!(ctx.principal.kind, mamori_service::PrincipalKind::Service(_))
-            && ctx.invoked_by.is_none();
+            && ctx.invoked_by.is_none()
+            && !record::is_shown_service_call(service, operation);
         !internal && (!record::is_data_event(service, operation) || self.interest.wants(service))
     }
 
