@@ -153,9 +153,14 @@ fn resource_arn(rec: &AuditRecord, ty: &str, name: &str) -> String {
 /// `resources` of a management call, from the input members that name them; `None`
 /// when it names none (GetCallerIdentity, the List calls...).
 // GAP: resources are taken from a fixed table of input members (S3 buckets, IAM users,
-// roles, groups and policies, log groups, SNS topics, trails, alarms, KMS keys); calls on
-// other resources list none, so event history's ResourceType/ResourceName lookups miss them.
+// roles, groups and policies, the role AssumeRole takes, log groups, SNS topics, trails,
+// alarms, KMS keys); calls on other resources list none, so event history's
+// ResourceType/ResourceName lookups miss them.
 pub fn management_resources(rec: &AuditRecord) -> Option<Value> {
+    // Most reads name nothing (GetCallerIdentity on every client's start).
+    if rec.input.as_object().is_none_or(|o| o.is_empty()) {
+        return None;
+    }
     let mut out = Vec::new();
     for (service, member, ty) in RESOURCE_MEMBERS {
         if *service != rec.service {

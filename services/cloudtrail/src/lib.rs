@@ -61,7 +61,7 @@ const OPS: &[OpSpec] = &[
     OpSpec {
         name: "LookupEvents",
         gaps: &[
-            "ResourceType and ResourceName lookups see the resources of S3 bucket, IAM user/role/group/policy, log group, SNS topic, trail, alarm and KMS key calls only (resources come from a fixed table of input members)",
+            "ResourceType and ResourceName lookups see the resources of S3 bucket, IAM user/role/group/policy, STS AssumeRole, log group, SNS topic, trail, alarm and KMS key calls only (resources come from a fixed table of input members)",
         ],
     },
     OpSpec {
