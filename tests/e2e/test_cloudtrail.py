@@ -75,6 +75,35 @@ def test_calls_that_change_state_keep_their_response(server):
     assert listed[0]["responseElements"] is None and listed[0]["readOnly"] is True
 
 
+def test_secret_keys_are_never_in_a_record(server):
+    """CreateAccessKey and GetSessionToken events show the key's id; its secret is not in
+    the record at all, as in AWS's, and neither is a login profile's password."""
+    iam, ct = server.client("iam"), server.client("cloudtrail")
+    user = f"keyed-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.create_login_profile(UserName=user, Password="Corr3ct-Horse-Battery!")
+    token = server.client("sts").get_session_token()["Credentials"]
+    events = {}
+    for _ in range(50):
+        recs = [json.loads(e["CloudTrailEvent"]) for e in lookup(ct, "Username", "root")]
+        events = {r["eventName"]: r for r in recs
+                  if r["eventName"] in ("CreateAccessKey", "CreateLoginProfile", "GetSessionToken")
+                  and (r["requestParameters"] or {}).get("userName", user) == user}
+        if len(events) == 3:
+            break
+        time.sleep(0.02)
+    assert events["CreateAccessKey"]["responseElements"]["accessKey"] == {
+        "userName": user, "accessKeyId": key["AccessKeyId"], "status": "Active",
+        "createDate": events["CreateAccessKey"]["responseElements"]["accessKey"]["createDate"]}
+    assert events["CreateLoginProfile"]["requestParameters"]["password"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert events["GetSessionToken"]["responseElements"]["credentials"]["accessKeyId"] == token["AccessKeyId"]
+    for rec in events.values():
+        text = json.dumps(rec)
+        assert "secretAccessKey" not in text and key["SecretAccessKey"] not in text
+        assert token["SecretAccessKey"] not in text and "Corr3ct-Horse" not in text
+
+
 def test_failed_calls_carry_error_code_and_message(server):
     ct = server.client("cloudtrail")
     name = f"missing-{uuid.uuid4().hex[:8]}"
